@@ -1,0 +1,36 @@
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test lint format schemas bench demo clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: install
+	$(BIN)/python schemas/generate_manifest_schema.py --check
+	$(BIN)/ruff check heyrender tests bench schemas
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check heyrender tests bench schemas
+	$(BIN)/ruff format --check heyrender tests bench schemas
+	$(BIN)/mypy heyrender
+
+format: install
+	$(BIN)/ruff format heyrender tests bench schemas
+	$(BIN)/ruff check --fix heyrender tests bench schemas
+
+schemas:
+	$(PYTHON) schemas/generate_manifest_schema.py
+
+bench: install
+	$(BIN)/python bench/validate_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

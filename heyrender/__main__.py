@@ -1,0 +1,3 @@
+from heyrender.cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""Reading the recipients CSV: UTF-8 (BOM or not), any newline style, rows with their lines."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from heyrender.errors import CsvError
+
+
+def first_undecodable(path: Path) -> tuple[int, int]:
+    """The physical line and value of the first byte that is not UTF-8."""
+    with open(path, "rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, line[exc.start]
+    return 0, 0
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    values: dict[str, str]
+    width: int
+
+
+class CsvSource:
+    """A CSV opened for one pass: the header is read at once, rows on iteration."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
+        self._reader = csv.reader(self._file, strict=True)
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _read_header(self) -> list[str]:
+        header = self._next()
+        if header is None or not any(name.strip() for name in header):
+            raise CsvError(self.path, "is empty; its first line must name the columns")
+        header = [name.strip() for name in header]
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise CsvError(self.path, f"column {name!r} appears twice in the header", line=1)
+            seen.add(name)
+        return header
+
+    def _next(self) -> list[str] | None:
+        try:
+            return next(self._reader)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError:
+            line, byte = first_undecodable(self.path)
+            raise CsvError(
+                self.path,
+                f"is not UTF-8 text (byte 0x{byte:02x} cannot be decoded); save it as UTF-8",
+                line=line,
+            ) from None
+        except csv.Error as exc:
+            raise CsvError(self.path, f"malformed CSV: {exc}", line=self._reader.line_num) from None
+
+    def __iter__(self) -> Iterator[Row]:
+        header, width = self.header, len(self.header)
+        line = self._reader.line_num + 1
+        while (fields := self._next()) is not None:
+            if fields:
+                values = dict(zip(header, fields, strict=False))
+                if len(fields) < width:
+                    values.update(dict.fromkeys(header[len(fields) :], ""))
+                yield Row(line, values, len(fields))
+            line = self._reader.line_num + 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

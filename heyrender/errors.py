@@ -1,0 +1,119 @@
+"""Every error heyrender reports to a user.
+
+    HeyrenderError                 base; the CLI turns it into "Error: ..." and its exit_code
+    ├── InputError                 a file the user wrote is wrong (manifest, CSV, lockfile)
+    │   ├── ManifestError          names the manifest, line, column and field
+    │   ├── CsvError               names the CSV and line
+    │   └── LockfileError          names the lockfile and line
+    ├── ConfigError                missing API key, unusable option values
+    ├── StateLockHeld              another apply holds the manifest's state lock
+    └── ApiError                   one class per way a HeyGen call can fail
+        ├── InvalidRequest         400: this row's fault, permanent
+        ├── AuthError              401/403: stop everything
+        ├── NoCredit               402 or a credit failure: stop submitting
+        ├── RateLimited            429: wait for Retry-After
+        ├── TransientError         5xx, timeouts, dropped connections on reads: retry
+        └── OutcomeUnknown         a create that may or may not have happened: never resend blindly
+
+This module does not import click; the CLI converts these in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def where(path: str | Path | None, line: int | None = None, column: int | None = None) -> str:
+    """'m.yaml line 4, column 3' from whatever parts are known."""
+    parts = [Path(path).name if path else ""]
+    if line is not None:
+        parts.append(f"line {line}" + (f", column {column}" if column is not None else ""))
+    return " ".join(p for p in parts if p)
+
+
+class HeyrenderError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.hint = hint
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InputError(HeyrenderError):
+    pass
+
+
+class ManifestError(InputError):
+    def __init__(
+        self,
+        path: str | Path,
+        detail: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path, self.line, self.column, self.field = Path(path), line, column, field
+        prefix = where(path, line, column)
+        body = f"{field}: {detail}" if field else detail
+        super().__init__(f"{prefix}: {body}", hint)
+
+
+class CsvError(InputError):
+    def __init__(self, path: str | Path, detail: str, *, line: int | None = None) -> None:
+        self.path, self.line = Path(path), line
+        super().__init__(f"{where(path, line)}: {detail}")
+
+
+class LockfileError(InputError):
+    def __init__(self, path: str | Path, detail: str, *, line: int | None = None) -> None:
+        self.path, self.line = Path(path), line
+        super().__init__(
+            f"{where(path, line)}: {detail}",
+            hint="fix it by hand or restore it from git; heyrender never resets a lockfile",
+        )
+
+
+class ConfigError(HeyrenderError):
+    exit_code = 2
+
+
+class StateLockHeld(HeyrenderError):
+    pass
+
+
+class ApiError(HeyrenderError):
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        self.status, self.code = status, code
+        super().__init__(message)
+
+
+class InvalidRequest(ApiError):
+    pass
+
+
+class AuthError(ApiError):
+    pass
+
+
+class NoCredit(ApiError):
+    pass
+
+
+class RateLimited(ApiError):
+    def __init__(self, message: str, *, retry_after: float, status: int = 429) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status, code="rate_limit_exceeded")
+
+
+class TransientError(ApiError):
+    pass
+
+
+class OutcomeUnknown(ApiError):
+    pass

@@ -1,0 +1,313 @@
+"""Expanding a manifest over its CSV: one request body per row, with what went wrong."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import TemplateError
+
+from heyrender import schema, templating
+from heyrender.csvsource import CsvSource, Row
+from heyrender.errors import CsvError, ManifestError
+from heyrender.manifest import Manifest
+from heyrender.schema import FieldProblem
+from heyrender.templating import Context, TemplateFault
+
+OMIT = object()
+TRUE_WORDS = {"true", "yes", "1"}
+FALSE_WORDS = {"false", "no", "0"}
+
+
+class CoercionError(ValueError):
+    pass
+
+
+def to_number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise CoercionError(f"{text!r} is not a finite number")
+    return number
+
+
+def to_boolean(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not true or false")
+
+
+COERCE: dict[str, Callable[[str], Any]] = {
+    "number": to_number,
+    "integer": to_number,
+    "boolean": to_boolean,
+}
+
+
+@dataclass(frozen=True)
+class ExpandedRow:
+    key: str
+    line: int
+    body: dict[str, Any] | None
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def request_hash(self) -> str:
+        return request_hash(self.body or {})
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Field:
+    """One templated string of the video section, with its type conversion."""
+
+    def __init__(self, path: tuple[str, ...], render: templating.Renderer, kind: str | None):
+        self.path, self.render, self.coerce = path, render, COERCE.get(kind or "")
+        self.name = ".".join(path)
+
+
+class BodyTemplate:
+    """The video section compiled once: literal parts kept as they are, templates ready to run."""
+
+    def __init__(self, manifest: Manifest, header: list[str] | None = None) -> None:
+        self.manifest = manifest
+        self.types = schema.field_types()
+        self.fields: list[Field] = []
+        self.references: list[tuple[tuple[str, ...], templating.Reference]] = []
+        self.tree = self._compile(manifest.video, ())
+        self.default_title = "title" not in manifest.video
+        if header is not None:
+            self.check_references(header)
+
+    def _compile(self, node: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            return {name: self._compile(value, (*path, name)) for name, value in node.items()}
+        if isinstance(node, list):
+            return [self._compile(value, (*path, str(i))) for i, value in enumerate(node)]
+        if not isinstance(node, str):
+            return node
+        if not templating.is_template(node):
+            return self._literal(node, path)
+        try:
+            compiled = templating.compile_template(node)
+        except TemplateFault as exc:
+            line = self.manifest.line_of("video", *path)
+            raise ManifestError(
+                self.manifest.path,
+                f"template syntax error: {exc}",
+                line=line + exc.line - 1 if line else None,
+                field=".".join(("video", *path)),
+            ) from None
+        self.references.extend((path, ref) for ref in compiled.references)
+        found = Field(path, compiled.render, self.types.get(path))
+        self.fields.append(found)
+        return found
+
+    def _literal(self, text: str, path: tuple[str, ...]) -> Any:
+        if text == "":
+            return OMIT
+        coerce = COERCE.get(self.types.get(path, ""))
+        if coerce is None:
+            return text
+        try:
+            return coerce(text)
+        except CoercionError as exc:
+            raise self.manifest.error(str(exc), "video", *path) from None
+
+    def check_references(self, header: list[str]) -> None:
+        """Every row.X must be a column and every vars.X a var, before any row is read."""
+        allowed = {"row": header, "vars": list(self.manifest.vars)}
+        source = self.manifest.source.csv.name
+        for path, ref in self.references:
+            if ref.scope == "free":
+                detail = f"uses {ref.name!r}, which is not defined; templates see row, vars and key"
+            elif ref.name not in allowed[ref.scope]:
+                where = f"{source} has no column" if ref.scope == "row" else "vars has no entry"
+                close = difflib.get_close_matches(ref.name, allowed[ref.scope], n=1)
+                hint = f"; did you mean {ref.scope}.{close[0]}?" if close else ""
+                detail = f"uses {ref.scope}.{ref.name}, but {where} {ref.name!r}{hint}"
+            else:
+                continue
+            raise self.manifest.error(detail, "video", *path)
+
+    def render(self, context: Context) -> tuple[dict[str, Any], list[FieldProblem]]:
+        problems: list[FieldProblem] = []
+        values: dict[int, Any] = {}
+        for item in self.fields:
+            try:
+                text = item.render(context)
+            except TemplateError as exc:
+                problems.append(FieldProblem(item.name, f"template error: {exc.message or exc}"))
+                values[id(item)] = OMIT
+                continue
+            except Exception as exc:  # a template may raise anything, e.g. int("x")
+                problems.append(FieldProblem(item.name, f"template error: {exc}"))
+                values[id(item)] = OMIT
+                continue
+            if text == "":
+                values[id(item)] = OMIT
+            elif item.coerce is None:
+                values[id(item)] = text
+            else:
+                try:
+                    values[id(item)] = item.coerce(text)
+                except CoercionError as exc:
+                    problems.append(FieldProblem(item.name, str(exc)))
+                    values[id(item)] = text
+        body = fill(self.tree, values)
+        if body is OMIT:
+            body = {}
+        if self.default_title:
+            body["title"] = f"{self.manifest.name}/{context['key']}"
+        return body, problems
+
+
+def fill(node: Any, values: dict[int, Any]) -> Any:
+    if isinstance(node, Field):
+        return values[id(node)]
+    if isinstance(node, dict):
+        out = {}
+        for name, child in node.items():
+            value = fill(child, values)
+            if value is not OMIT:
+                out[name] = value
+        return out or OMIT
+    if isinstance(node, list):
+        return [value for value in (fill(child, values) for child in node) if value is not OMIT]
+    return node
+
+
+def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], bool] | None:
+    source = manifest.source.where
+    if not source:
+        return None
+    try:
+        expression = templating.compile_expression(source)
+        refs = templating.expression_references(source)
+    except TemplateFault as exc:
+        raise manifest.error(f"template syntax error: {exc}", "source", "where") from None
+    for ref in refs:
+        if ref.scope == "row" and ref.name not in header:
+            raise manifest.error(
+                f"uses row.{ref.name}, but {manifest.source.csv.name} has no column {ref.name!r}",
+                "source",
+                "where",
+            )
+        if ref.scope == "free":
+            raise manifest.error(f"uses {ref.name!r}, which is not defined", "source", "where")
+
+    def keep(context: Context) -> bool:
+        value = expression(context)
+        if isinstance(value, str):
+            return value.strip().lower() in TRUE_WORDS
+        return bool(value)
+
+    return keep
+
+
+@dataclass
+class Expansion:
+    """One pass over the CSV. Iterate it for rows; afterwards the counts and key faults are set."""
+
+    manifest: Manifest
+    rows_read: int = 0
+    filtered_out: int = 0
+    duplicate_keys: dict[str, list[int]] = field(default_factory=dict)
+    empty_key_lines: list[int] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[ExpandedRow]:
+        manifest = self.manifest
+        with CsvSource(manifest.source.csv) as source:
+            if manifest.source.key not in source.header:
+                raise manifest.error(
+                    f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
+                    f"(columns: {', '.join(source.header)})",
+                    "source",
+                    "key",
+                )
+            template = BodyTemplate(manifest, source.header)
+            keep = row_filter(manifest, source.header)
+            first_line: dict[str, int] = {}
+            for row in source:
+                self.rows_read += 1
+                yield from self._expand(row, source, template, keep, first_line)
+
+    def _expand(
+        self,
+        row: Row,
+        source: CsvSource,
+        template: BodyTemplate,
+        keep: Callable[[Context], bool] | None,
+        first_line: dict[str, int],
+    ) -> Iterator[ExpandedRow]:
+        key = row.values[self.manifest.source.key].strip()
+        context = {"row": row.values, "vars": self.manifest.vars, "key": key}
+        if keep is not None:
+            try:
+                kept = keep(context)
+            except Exception as exc:
+                yield ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
+                return
+            if not kept:
+                self.filtered_out += 1
+                return
+        if not key:
+            self.empty_key_lines.append(row.line)
+            return
+        if key in first_line:
+            self.duplicate_keys.setdefault(key, [first_line[key]]).append(row.line)
+            return
+        first_line[key] = row.line
+        if row.width != len(source.header):
+            problem = FieldProblem(
+                "", f"has {row.width} fields; the header has {len(source.header)}"
+            )
+            yield ExpandedRow(key, row.line, None, [problem])
+            return
+        body, problems = template.render(context)
+        yield ExpandedRow(key, row.line, body, problems)
+
+    def check_keys(self) -> None:
+        """Duplicate and empty keys make the CSV unusable as a whole: one error for all of them."""
+        csv_name = self.manifest.source.csv
+        column = self.manifest.source.key
+        parts = []
+        if self.duplicate_keys:
+            listed = [
+                f"{key} (lines {', '.join(map(str, lines))})"
+                for key, lines in list(self.duplicate_keys.items())[:10]
+            ]
+            more = len(self.duplicate_keys) - len(listed)
+            parts.append(
+                f"duplicate {column}: {'; '.join(listed)}" + (f"; and {more} more" if more else "")
+            )
+        if self.empty_key_lines:
+            lines = self.empty_key_lines
+            shown = ", ".join(map(str, lines[:10])) + (
+                f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+            )
+            parts.append(f"empty {column} on line{'s' if len(lines) > 1 else ''} {shown}")
+        if parts:
+            raise CsvError(
+                csv_name, f"key column {column!r} must be unique and non-empty: " + "; ".join(parts)
+            )

@@ -1,0 +1,145 @@
+"""Loading a manifest: YAML with line numbers, checked against manifest.schema.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from heyrender import schema
+from heyrender.errors import ManifestError
+
+SUPPORTED_VERSION = 1
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    csv: Path
+    key: str
+    where: str | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    source: Source
+    vars: dict[str, Any]
+    video: dict[str, Any]
+    lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
+
+    def line_of(self, *path: str | int) -> int | None:
+        """1-based line of a field, or of its nearest enclosing field."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]][0]
+        return None
+
+    def error(self, detail: str, *path: str | int, hint: str | None = None) -> ManifestError:
+        position = self.lines.get(path)
+        return ManifestError(
+            self.path,
+            detail,
+            line=self.line_of(*path),
+            column=position[1] if position else None,
+            field=schema.dotted(path) or None,
+            hint=hint,
+        )
+
+    @property
+    def lockfile_path(self) -> Path:
+        return self.path.with_suffix(".lock")
+
+
+def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]]) -> Any:
+    """ruamel's round-trip nodes as plain Python values, recording each value's position."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for name, value in node.items():
+            line, column = node.lc.value(name) if value is not None else node.lc.key(name)
+            lines[(*path, str(name))] = (line + 1, column + 1)
+            out[str(name)] = plain(value, (*path, str(name)), lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        for index in range(len(node)):
+            line, column = node.lc.item(index)
+            lines[(*path, index)] = (line + 1, column + 1)
+        return [plain(value, (*path, i), lines) for i, value in enumerate(node)]
+    return builtin(node)
+
+
+def builtin(value: Any) -> Any:
+    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, ...) as the plain types."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(path, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ManifestError(path, exc.strerror or str(exc)) from None
+    try:
+        data = YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(filter(None, [exc.context, exc.problem]))
+        raise ManifestError(
+            path,
+            f"YAML syntax error: {problem}",
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except YAMLError as exc:
+        raise ManifestError(path, f"YAML syntax error: {exc}") from None
+    lines: dict[Path_, tuple[int, int]] = {}
+    return plain(data, (), lines), lines
+
+
+def load(path: str | Path) -> Manifest:
+    path = Path(path)
+    data, lines = parse(path)
+    if not isinstance(data, dict):
+        raise ManifestError(path, "a manifest is a YAML mapping with version, source and video")
+    stub = Manifest(path, path.stem, Source(path, "", None), {}, {}, lines)
+    version = data.get("version")
+    if version != SUPPORTED_VERSION:
+        said = "no version" if version is None else f"unknown manifest version {version!r}"
+        raise stub.error(f"{said}; this heyrender reads version: {SUPPORTED_VERSION}", "version")
+    check_structure(stub, data)
+    source = data["source"]
+    csv_path = (path.parent / source["csv"]).resolve()
+    if not csv_path.is_file():
+        raise stub.error(
+            f"CSV file {source['csv']} not found (looked for {csv_path})", "source", "csv"
+        )
+    return Manifest(
+        path=path,
+        name=data.get("name") or path.stem,
+        source=Source(csv_path, source["key"], source.get("where")),
+        vars=data.get("vars") or {},
+        video=data["video"],
+        lines=lines,
+    )
+
+
+def check_structure(stub: Manifest, data: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema.load(schema.MANIFEST_SCHEMA))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    problem = schema.explain(error)
+    path = tuple(problem.field.split(".")) if problem.field else ()
+    raise stub.error(problem.message, *path)

@@ -1,0 +1,67 @@
+"""Turning results into text or JSON for the terminal; no decisions are made here."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from heyrender.expand import ExpandedRow
+from heyrender.validate import ValidationResult
+
+
+def validation_text(result: ValidationResult) -> Iterable[str]:
+    for problem in result.problems:
+        yield str(problem)
+    for warning in result.warnings():
+        yield f"warning: {warning}"
+    yield result.summary()
+
+
+def validation_json(result: ValidationResult) -> str:
+    return json.dumps(
+        {
+            "valid": result.valid,
+            "invalid": result.invalid,
+            "filtered_out": result.filtered_out,
+            "problems": [
+                {
+                    "key": p.key,
+                    "line": p.line,
+                    "field": p.problem.field,
+                    "message": p.problem.message,
+                }
+                for p in result.problems
+            ],
+            "warnings": result.warnings(),
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def body_json(body: dict[str, Any], pretty: bool) -> str:
+    if pretty:
+        return json.dumps(body, ensure_ascii=False, indent=2)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def literal_blocks(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: literal_blocks(v) for k, v in node.items()}
+    if isinstance(node, str) and "\n" in node:
+        return LiteralScalarString(node)
+    return node
+
+
+def body_yaml(row: ExpandedRow, csv_name: str) -> str:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.width = 4096
+    yaml.allow_unicode = True
+    stream = io.StringIO()
+    yaml.dump(literal_blocks(row.body), stream)
+    return f"---\n# row: {row.key} ({csv_name} line {row.line})\n{stream.getvalue()}"

@@ -1,0 +1,128 @@
+"""The request schema: loading it, checking bodies against it, and saying why one fails."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+try:
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - the pure-Python validator still works, only slower
+    jsonschema_rs = None  # type: ignore[assignment]
+
+REQUEST_SCHEMA = "video-request.schema.json"
+MANIFEST_SCHEMA = "manifest.schema.json"
+
+
+CHECKOUT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """A schema from the source tree's schemas/, or from the copy a wheel installs."""
+    local = CHECKOUT_SCHEMAS / name
+    text = (
+        local.read_text()
+        if local.is_file()
+        else (resources.files("heyrender.schemas").joinpath(name).read_text())
+    )
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def dotted(parts: Any) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def quote(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
+def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldProblem:
+    """One human sentence for one jsonschema error, at the field it concerns."""
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kind, value, expected = error.validator, error.instance, error.validator_value
+    message = schema.get("x-error")
+    if kind == "required":
+        missing = next((name for name in expected if name not in value), expected[0])
+        path.append(missing)
+        message = "required" + (f" ({message})" if message else "")
+    elif kind == "dependentRequired":
+        owner = next(name for name, needs in expected.items() if name in value)
+        path.append(next(n for n in expected[owner] if n not in value))
+        message = f"required when {owner} is given"
+    elif kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(value) - set(allowed))
+        path.append(extra[0])
+        close = difflib.get_close_matches(extra[0], allowed, n=1)
+        suggestion = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(allowed)}"
+        message = f"unknown field; {suggestion}"
+    elif (
+        message
+        and kind == "oneOf"
+        and all(set(branch) == {"required"} and len(branch["required"]) == 1 for branch in expected)
+    ):
+        given = [b["required"][0] for b in expected if b["required"][0] in value]
+        message += f" (found {', '.join(given)})" if given else " (found none)"
+    elif message:
+        pass
+    elif kind == "enum":
+        message = f"{quote(value)} is not one of {', '.join(map(str, expected))}"
+    elif kind == "type":
+        message = f"{quote(value)} is not a {expected}"
+    elif kind in ("minimum", "maximum") and {"minimum", "maximum"} <= set(schema):
+        message = f"{quote(value)} is outside {schema['minimum']} to {schema['maximum']}"
+    elif kind == "maxLength":
+        message = f"is {len(value):,} characters long; the limit is {expected:,}"
+    elif kind == "minLength" and value == "":
+        message = "must not be empty"
+    else:
+        message = error.message
+    return FieldProblem(dotted([p for p in (field_prefix,) if p] + path), message)
+
+
+class RequestValidator:
+    """Checks request bodies: a compiled validator for speed, jsonschema for the words."""
+
+    def __init__(self, schema: dict[str, Any] | None = None) -> None:
+        self.schema = schema if schema is not None else load(REQUEST_SCHEMA)
+        self._detailed = jsonschema.Draft202012Validator(self.schema)
+        self._fast = jsonschema_rs.validator_for(self.schema) if jsonschema_rs else None
+
+    def problems(self, body: dict[str, Any]) -> list[FieldProblem]:
+        if self._fast is not None and self._fast.is_valid(body):
+            return []
+        errors = sorted(self._detailed.iter_errors(body), key=lambda e: list(map(str, e.path)))
+        return [explain(error) for error in errors]
+
+
+def field_types(schema: dict[str, Any] | None = None) -> dict[tuple[str, ...], str]:
+    """Maps each number and boolean field path of the request to its JSON type."""
+    found: dict[tuple[str, ...], str] = {}
+
+    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
+        for name, sub in node.get("properties", {}).items():
+            if sub.get("type") in ("number", "integer", "boolean"):
+                found[(*path, name)] = sub["type"]
+            walk(sub, (*path, name))
+
+    walk(schema if schema is not None else load(REQUEST_SCHEMA), ())
+    return found

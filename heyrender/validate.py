@@ -1,0 +1,87 @@
+"""Checking every expanded row against the request rules, collecting every problem."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from heyrender.expand import ExpandedRow, Expansion
+from heyrender.manifest import Manifest
+from heyrender.schema import FieldProblem, RequestValidator
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    key: str
+    csv_name: str
+    line: int
+    problem: FieldProblem
+
+    def __str__(self) -> str:
+        return f"row {self.key} ({self.csv_name} line {self.line}): {self.problem}"
+
+
+def checked_rows(
+    expansion: Expansion, validator: RequestValidator | None = None
+) -> Iterator[ExpandedRow]:
+    """Each expanded row with its schema problems added to its rendering problems."""
+    validator = validator or RequestValidator()
+    for row in expansion:
+        if row.body is None:
+            yield row
+            continue
+        rendered = {p.field for p in row.problems}
+        schema_problems = [p for p in validator.problems(row.body) if p.field not in rendered]
+        if schema_problems:
+            row = ExpandedRow(row.key, row.line, row.body, row.problems + schema_problems)
+        yield row
+
+
+@dataclass
+class ValidationResult:
+    manifest: Manifest
+    valid: int = 0
+    invalid: int = 0
+    filtered_out: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    title_repeats: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid == 0
+
+    def summary(self) -> str:
+        text = f"{self.valid:,} rows valid, {self.invalid:,} invalid"
+        if self.filtered_out:
+            text += f", {self.filtered_out:,} left out by source.where"
+        return text
+
+    def warnings(self) -> list[str]:
+        repeated = [title for title, count in self.title_repeats.items() if count > 1]
+        if not repeated:
+            return []
+        shown = ", ".join(repr(t) for t in repeated[:5])
+        return [
+            f"{len(repeated)} title(s) repeat across rows ({shown}); apply matches a row to its "
+            "video by title after a lost answer, so give each row a unique title"
+        ]
+
+
+def validate(manifest: Manifest, validator: RequestValidator | None = None) -> ValidationResult:
+    result = ValidationResult(manifest)
+    expansion = Expansion(manifest)
+    titles: Counter[str] = Counter()
+    csv_name = manifest.source.csv.name
+    for row in checked_rows(expansion, validator):
+        if row.problems:
+            result.invalid += 1
+            result.problems.extend(RowProblem(row.key, csv_name, row.line, p) for p in row.problems)
+        else:
+            result.valid += 1
+        if row.body is not None and "title" in row.body:
+            titles[row.body["title"]] += 1
+    expansion.check_keys()
+    result.filtered_out = expansion.filtered_out
+    result.title_repeats = Counter({t: n for t, n in titles.items() if n > 1})
+    return result

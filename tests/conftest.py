@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from heyrender.cli import main
+
+BASE_MANIFEST = """\
+version: 1
+source:
+  csv: people.csv
+  key: email
+video:
+  avatar_id: "{{ row.avatar }}"
+  voice_id: v1
+  script: "Hi {{ row.name }}!"
+"""
+
+BASE_CSV = """\
+email,name,avatar
+dana@acme.io,Dana,a1
+li@globex.com,Li,a2
+"""
+
+Campaign = Callable[..., Path]
+
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Campaign:
+    """Writes a manifest and its CSV into tmp_path and returns the manifest's path."""
+
+    def write(manifest: str = BASE_MANIFEST, csv: str | bytes = BASE_CSV, name: str = "m") -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(textwrap.dedent(manifest), encoding="utf-8")
+        target = tmp_path / "people.csv"
+        if isinstance(csv, bytes):
+            target.write_bytes(csv)
+        else:
+            target.write_text(textwrap.dedent(csv), encoding="utf-8", newline="")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    def invoke(*args: str | Path, input: str | None = None) -> Result:
+        result = CliRunner().invoke(main, [str(a) for a in args], input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    return invoke

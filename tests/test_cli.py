@@ -1,0 +1,98 @@
+"""The validate and render commands through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from heyrender.cli import main
+from tests.conftest import BASE_MANIFEST
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "manifests"
+
+
+def test_validate_valid_campaign(campaign, cli) -> None:
+    result = cli("validate", campaign())
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "2 rows valid, 0 invalid\n", "")
+
+
+def test_validate_json(campaign, cli) -> None:
+    manifest = BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"')
+    result = cli("validate", campaign(manifest, "email,name,avatar,voice\na@x,A,a1,\n"), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["valid"] == 0 and report["invalid"] == 1
+    assert report["problems"] == [
+        {"key": "a@x", "line": 2, "field": "voice_id", "message": "required when script is given"}
+    ]
+
+
+def test_usage_error_exits_2(cli) -> None:
+    assert cli("validate").exit_code == 2
+    assert cli("render", "x.yaml", "--format", "toml").exit_code == 2
+
+
+def test_repeated_titles_warn(campaign, cli) -> None:
+    manifest = BASE_MANIFEST + '  title: "Hello {{ row.avatar }}"\n'
+    result = cli("validate", campaign(manifest, "email,name,avatar\na@x,A,same\nb@x,B,same\n"))
+    assert result.exit_code == 0
+    assert "warning: 1 title(s) repeat across rows ('Hello same')" in result.stderr
+
+
+def test_render_one_row_as_json(campaign, cli) -> None:
+    result = cli("render", campaign(), "--row", "li@globex.com", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "avatar_id": "a2",
+        "voice_id": "v1",
+        "script": "Hi Li!",
+        "title": "m/li@globex.com",
+    }
+
+
+def test_render_all_rows_as_json_lines_in_readable_utf8(campaign, cli) -> None:
+    result = cli(
+        "render", campaign(csv="email,name,avatar\na@x,Sofía,a1\nb@x,Zoë,a2\n"), "--format", "json"
+    )
+    lines = result.stdout.splitlines()
+    assert [json.loads(line)["script"] for line in lines] == ["Hi Sofía!", "Hi Zoë!"]
+    assert "Sofía" in lines[0]
+
+
+def test_render_yaml_documents_carry_the_row(campaign, cli) -> None:
+    result = cli("render", campaign())
+    documents = list(YAML(typ="safe", pure=True).load_all(result.stdout))
+    assert [d["title"] for d in documents] == ["m/dana@acme.io", "m/li@globex.com"]
+    assert "# row: li@globex.com (people.csv line 3)" in result.stdout
+
+
+def test_render_unknown_row(campaign, cli) -> None:
+    result = cli("render", campaign(), "--row", "nobody@x")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no row with email 'nobody@x' in people.csv\n"
+
+
+def test_render_reports_invalid_rows_and_exits_1(campaign, cli) -> None:
+    manifest = BASE_MANIFEST.replace("voice_id: v1", "voice_id: ''")
+    result = cli("render", campaign(manifest))
+    assert result.exit_code == 1
+    assert (
+        "row dana@acme.io (people.csv line 2): voice_id: required when script is given"
+        in result.stderr
+    )
+
+
+def test_example_campaigns_are_valid(cli) -> None:
+    for manifest in sorted(EXAMPLES.glob("*.yaml")):
+        result = cli("validate", manifest)
+        assert result.exit_code == 0, result.output
+        assert " 0 invalid" in result.stdout
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (EXAMPLES.parent.parent / "README.md").read_text()
+    for name, command in main.commands.items():
+        assert command.help, name
+        assert f"heyrender {name}" in readme, name
