@@ -62,3 +62,24 @@ def validate(manifest: str, as_json: bool) -> None:
 def render(manifest: str, row_key: str | None, fmt: str) -> None:
     """Print the request bodies exactly as they would be sent."""
     sys.exit(commands.render(manifest, row_key, fmt))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
+@click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
+@click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
+@click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
+@click.option("--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives.")
+@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
+@click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
+@click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
+@click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
+@click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
+@click.option("--quiet", is_flag=True, help="No line per request.")
+def emulator(host: str, port: int, **options: Any) -> None:
+    """Run the HeyGen-compatible API emulator until Ctrl-C."""
+    from heyrender.emulator.server import Options, run
+
+    run(Options(**options), host, port)

@@ -117,3 +117,7 @@ class TransientError(ApiError):
 
 class OutcomeUnknown(ApiError):
     pass
+
+
+class ExpiredUrl(TransientError):
+    """A download URL answered 403/404: fetch the status again for a fresh one."""

@@ -1,0 +1,1 @@
+"""Talking to HeyGen: `wire` knows the wire format, `client` does the I/O."""

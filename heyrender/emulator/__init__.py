@@ -1,0 +1,1 @@
+"""A HeyGen-compatible API server for rehearsals, tests and benchmarks."""
