@@ -31,6 +31,7 @@ schemas:
 
 bench: install
 	$(BIN)/python bench/validate_speed.py
+	$(BIN)/python bench/emulator_rps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -71,7 +71,9 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
 @click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
 @click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
 @click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
-@click.option("--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives.")
+@click.option(
+    "--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives."
+)
 @click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
 @click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
 @click.option("--credits", type=int, default=None, help="Videos the account can pay for.")

@@ -55,3 +55,20 @@ def cli() -> Callable[..., Result]:
         return result
 
     return invoke
+
+
+@pytest.fixture
+def start_emulator(tmp_path: Path):
+    """Starts real emulator processes on loopback; all are stopped after the test."""
+    from heyrender.emulator.process import EmulatorProcess
+
+    started: list[EmulatorProcess] = []
+
+    def start(*flags: str) -> EmulatorProcess:
+        process = EmulatorProcess(*flags, log=tmp_path / f"emulator{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -106,7 +106,9 @@ class HeyGenClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def create_video(self, body: dict[str, Any], *, wait_when_rate_limited: bool = True) -> str:
+    async def create_video(
+        self, body: dict[str, Any], *, wait_when_rate_limited: bool = True
+    ) -> str:
         """POSTs one video and returns its id. Never resends once the request may have landed."""
         attempt = 0
         while True:
@@ -138,14 +140,18 @@ class HeyGenClient:
             params["token"] = token
         return wire.page_of(await self._read("GET", wire.LIST_PATH, params=params))
 
-    async def videos(self, *, created_since: float | None = None) -> AsyncIterator[wire.VideoStatus]:
+    async def videos(
+        self, *, created_since: float | None = None
+    ) -> AsyncIterator[wire.VideoStatus]:
         """Every video, newest first, stopping at the first one older than created_since."""
         token: str | None = None
         while True:
             page = await self.list_page(token=token)
             for video in page.videos:
-                if created_since is not None and video.created_at is not None and (
-                    video.created_at < created_since
+                if (
+                    created_since is not None
+                    and video.created_at is not None
+                    and (video.created_at < created_since)
                 ):
                     return
                 yield video
@@ -155,18 +161,20 @@ class HeyGenClient:
 
     async def download(self, url: str, target: Path) -> int:
         """Streams url into target. A 403/404 raises ExpiredUrl: fetch the status again."""
-        async with httpx.AsyncClient(timeout=self._timeout(120.0)) as plain:
-            async with plain.stream("GET", url) as response:
-                if response.status_code in (403, 404):
-                    raise ExpiredUrl(f"download URL answered {response.status_code}")
-                if response.status_code != 200:
-                    raise wire.classify(response.status_code, None, creating=False)
-                size = 0
-                with open(target, "wb") as out:
-                    async for chunk in response.aiter_bytes():
-                        out.write(chunk)
-                        size += len(chunk)
-                return size
+        async with (
+            httpx.AsyncClient(timeout=self._timeout(120.0)) as plain,
+            plain.stream("GET", url) as response,
+        ):
+            if response.status_code in (403, 404):
+                raise ExpiredUrl(f"download URL answered {response.status_code}")
+            if response.status_code != 200:
+                raise wire.classify(response.status_code, None, creating=False)
+            size = 0
+            with open(target, "wb") as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
+            return size
 
     async def _read(self, method: str, path: str, **kwargs: Any) -> Any:
         attempt = 0

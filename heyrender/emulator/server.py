@@ -57,7 +57,9 @@ def envelope(data: Any) -> web.Response:
     return web.json_response({"error": None, "data": data})
 
 
-def failure(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def failure(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response(
         {"data": None, "error": {"code": code, "message": message}}, status=status, headers=headers
     )
@@ -162,7 +164,9 @@ class Emulator:
         try:
             video = self.account.create(body)
         except Refused as refused:
-            headers = {"Retry-After": f"{self.options.retry_after:g}"} if refused.status == 429 else None
+            headers = (
+                {"Retry-After": f"{self.options.retry_after:g}"} if refused.status == 429 else None
+            )
             return failure(refused.status, refused.code, str(refused), headers)
         if fault == "created-then-drop":
             return await drop(request)
@@ -192,9 +196,16 @@ class Emulator:
         videos = self.account.newest_first(offset, limit)
         now = self.account.clock()
         more = offset + len(videos) < len(self.account.oldest_first)
-        next_token = base64.urlsafe_b64encode(str(offset + len(videos)).encode()).decode() if more else None
+        next_token = (
+            base64.urlsafe_b64encode(str(offset + len(videos)).encode()).decode() if more else None
+        )
         items = [
-            {"id": v.video_id, "title": v.title, "status": v.status(now), "created_at": int(v.created_at)}
+            {
+                "id": v.video_id,
+                "title": v.title,
+                "status": v.status(now),
+                "created_at": int(v.created_at),
+            }
             for v in videos
         ]
         return envelope({"videos": items, "token": next_token})
@@ -225,7 +236,8 @@ class Emulator:
 
     def signed(self, base: str, name: str) -> str:
         expires = int(time.time() + self.options.url_ttl)
-        return f"{base}/_emulator/files/{name}?expires={expires}&signature={self.signature(name, expires)}"
+        query = f"expires={expires}&signature={self.signature(name, expires)}"
+        return f"{base}/_emulator/files/{name}?{query}"
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -257,8 +269,7 @@ async def serve(options: Options, host: str, port: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
     await site.start()
-    bound = site._server.sockets[0].getsockname() if site._server else (host, port)  # type: ignore[union-attr]
-    print(f"heyrender emulator listening on http://{host}:{bound[1]}", flush=True)
+    print(f"heyrender emulator listening on http://{host}:{runner.addresses[0][1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
