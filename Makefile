@@ -14,24 +14,28 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(BIN)/python schemas/generate_manifest_schema.py --check
-	$(BIN)/ruff check heyrender tests bench schemas
+	$(BIN)/ruff check heyrender tests bench schemas examples
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check heyrender tests bench schemas
-	$(BIN)/ruff format --check heyrender tests bench schemas
+	$(BIN)/ruff check heyrender tests bench schemas examples
+	$(BIN)/ruff format --check heyrender tests bench schemas examples
 	$(BIN)/mypy heyrender
 
 format: install
-	$(BIN)/ruff format heyrender tests bench schemas
-	$(BIN)/ruff check --fix heyrender tests bench schemas
+	$(BIN)/ruff format heyrender tests bench schemas examples
+	$(BIN)/ruff check --fix heyrender tests bench schemas examples
 
 schemas:
 	$(PYTHON) schemas/generate_manifest_schema.py
 
+demo: install
+	$(BIN)/python examples/demo.py
+
 bench: install
 	$(BIN)/python bench/validate_speed.py
 	$(BIN)/python bench/emulator_rps.py
+	$(BIN)/python bench/apply_throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

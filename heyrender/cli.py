@@ -85,3 +85,88 @@ def emulator(host: str, port: int, **options: Any) -> None:
     from heyrender.emulator.server import Options, run
 
     run(Options(**options), host, port)
+
+
+API_BASE = click.option(
+    "--api-base", envvar="HEYGEN_API_BASE", default=None, help="HeyGen API base URL."
+)
+
+
+@main.command()
+@MANIFEST
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="List every key, not the first ten.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
+)
+@reports_errors
+def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would submit, row by row, like terraform plan."""
+    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode))
+
+
+@main.command()
+@MANIFEST
+@click.option("--yes", is_flag=True, help="Submit without asking for approval.")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Submit the valid rows even if some are invalid."
+)
+@click.option("--replace-outdated", is_flag=True, help="Render rows whose request changed again.")
+@click.option("--replace", multiple=True, metavar="KEY", help="Render this row again (repeatable).")
+@click.option("--resubmit-uncertain", is_flag=True, help="Resubmit rows that could not be settled.")
+@click.option("--limit", type=click.IntRange(min=0), help="Submit at most N videos.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Renders at once; lowered to the account's cap on a 429.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.01),
+    default=10.0,
+    show_default=True,
+    help="First spacing of status polls, in seconds; grows to six times it.",
+)
+@click.option("--no-wait", is_flag=True, help="Submit and exit without waiting for renders.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), help="Stop waiting after this many seconds."
+)
+@click.option(
+    "--settle-grace",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    help="How long a lost create may take to appear in the video list.",
+)
+@API_BASE
+@reports_errors
+def apply(manifest: str, **options: Any) -> None:
+    """Submit the videos that are missing and follow them until done."""
+    sys.exit(commands.apply(manifest, **options))
+
+
+@main.command()
+@MANIFEST
+@click.option("--refresh", is_flag=True, help="Poll unfinished videos and update the lockfile.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
+@API_BASE
+@reports_errors
+def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
+    """Show each row's video and status from the lockfile."""
+    sys.exit(commands.status(manifest, refresh, as_json, api_base))
+
+
+@main.command()
+@MANIFEST
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=str), help="Folder for the files."
+)
+@API_BASE
+@reports_errors
+def download(manifest: str, out: str | None, api_base: str | None) -> None:
+    """Save completed videos as <key>.mp4."""
+    sys.exit(commands.download(manifest, out, api_base))

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
 from heyrender import manifest as manifests
 from heyrender import output
+from heyrender.api.client import Settings
+from heyrender.apply import ApplyOptions
+from heyrender.apply import apply as apply_manifest
+from heyrender.campaign import Campaign
+from heyrender.download import download as download_videos
 from heyrender.errors import HeyrenderError
 from heyrender.expand import Expansion
+from heyrender.plan import diff
+from heyrender.reconcile import RunOptions
+from heyrender.state import State
+from heyrender.status import status as show_status
 from heyrender.validate import checked_rows
 from heyrender.validate import validate as validate_manifest
 
@@ -47,3 +60,48 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
             + (" (or source.where leaves it out)" if manifest.source.where else "")
         )
     return 1 if invalid else 0
+
+
+def echo(line: str) -> None:
+    click.echo(line)
+
+
+def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
+    manifest = manifests.load(path)
+    campaign = Campaign.expand(manifest)
+    state = State.load(manifest.lockfile_path, manifest.path.name)
+    result = diff(campaign.rows, state.entries)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for line in output.plan_text(result, f"Plan for {manifest.name}", show_all=show_all):
+            click.echo(line)
+        if result["invalid"]:
+            click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
+    if detailed_exitcode:
+        return 2 if result.has_changes else 0
+    return 0
+
+
+def apply(path: str, **options: Any) -> int:
+    manifest = manifests.load(path)
+    settings = Settings.from_env(options.pop("api_base"))
+    run = RunOptions(
+        concurrency=options.pop("concurrency"),
+        poll_interval=options.pop("poll_interval"),
+        no_wait=options.pop("no_wait"),
+        timeout=options.pop("timeout"),
+        settle_grace=options.pop("settle_grace"),
+    )
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+
+
+def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
+    manifest = manifests.load(path)
+    settings = Settings.from_env(api_base) if refresh else None
+    return show_status(manifest, settings, as_json, echo)
+
+
+def download(path: str, out: str | None, api_base: str | None) -> int:
+    manifest = manifests.load(path)
+    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)

@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from heyrender.expand import ExpandedRow
+from heyrender.plan import DESCRIPTIONS, GROUPS, Plan
 from heyrender.validate import ValidationResult
 
 
@@ -65,3 +66,32 @@ def body_yaml(row: ExpandedRow, csv_name: str) -> str:
     stream = io.StringIO()
     yaml.dump(literal_blocks(row.body), stream)
     return f"---\n# row: {row.key} ({csv_name} line {row.line})\n{stream.getvalue()}"
+
+
+MARKS = {
+    "create": "+",
+    "outdated": "~",
+    "uncertain": "?",
+    "in_progress": ">",
+    "done": "=",
+    "orphaned": "-",
+    "invalid": "!",
+}
+SHOWN_PER_GROUP = 10
+
+
+def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str]:
+    yield f"{title}: {plan.total_rows:,} rows"
+    for group in GROUPS:
+        keys = plan[group]
+        if not keys:
+            continue
+        yield ""
+        yield f"  {DESCRIPTIONS[group]}: {len(keys):,}"
+        shown = keys if show_all else keys[:SHOWN_PER_GROUP]
+        for key in shown:
+            yield f"    {MARKS[group]} {key}"
+        if len(keys) > len(shown):
+            yield f"    ... and {len(keys) - len(shown):,} more"
+    yield ""
+    yield plan.summary()

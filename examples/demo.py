@@ -1,0 +1,57 @@
+"""`make demo`: validate, plan, apply and status on an example campaign, end to end.
+
+Without HEYGEN_API_KEY it starts the bundled emulator on a free port and points
+heyrender at it, so nothing is spent. With a key it talks to HeyGen itself and
+apply asks before submitting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from heyrender.emulator.process import EmulatorProcess
+
+EXAMPLE = Path(__file__).resolve().parent / "manifests"
+
+
+def run(*args: str, env: dict[str, str]) -> None:
+    print(f"\n$ heyrender {' '.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "heyrender", *args], env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"demo: heyrender {args[0]} exited {done.returncode}")
+
+
+def main() -> None:
+    real = bool(os.environ.get("HEYGEN_API_KEY"))
+    emulator = None
+    if real:
+        print("HEYGEN_API_KEY is set: the demo talks to HeyGen; apply asks before spending.")
+        env = dict(os.environ)
+    else:
+        emulator = EmulatorProcess("--quiet", "--render-seconds", "2", "--max-concurrent", "3")
+        env = emulator.env("demo-key")
+        print(f"No HEYGEN_API_KEY: using the bundled emulator at {emulator.url}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="heyrender-demo-") as folder:
+            for name in ("spring-outreach.yaml", "people.csv"):
+                shutil.copy(EXAMPLE / name, folder)
+            manifest = str(Path(folder) / "spring-outreach.yaml")
+            run("validate", manifest, env=env)
+            run("plan", manifest, env=env)
+            apply = ["apply", manifest, "--poll-interval", "0.5"]
+            run(*apply, *([] if real else ["--yes"]), env=env)
+            run("status", manifest, env=env)
+            print(f"\n$ cat {Path(manifest).with_suffix('.lock').name}")
+            print(Path(manifest).with_suffix(".lock").read_text(), end="")
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

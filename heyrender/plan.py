@@ -1,0 +1,89 @@
+"""The plan: a pure comparison of the expanded rows with the recorded state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from heyrender.lockfile import COMPLETED, RETRYABLE, UNSETTLED, Entry
+from heyrender.schema import FieldProblem
+
+GROUPS = ("create", "in_progress", "done", "outdated", "orphaned", "uncertain", "invalid")
+DESCRIPTIONS = {
+    "create": "to create",
+    "in_progress": "in progress",
+    "done": "done",
+    "outdated": "outdated (request changed since it was rendered)",
+    "orphaned": "orphaned (in the lockfile, gone from the CSV)",
+    "uncertain": "uncertain (a create whose answer was lost; settled before anything is resent)",
+    "invalid": "invalid (breaks the request rules)",
+}
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a row asks for now."""
+
+    key: str
+    line: int
+    request: str
+    title: str | None
+    problems: tuple[FieldProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    groups: Mapping[str, tuple[str, ...]]
+    total_rows: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, group: str) -> tuple[str, ...]:
+        return self.groups.get(group, ())
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self["create"] or self["outdated"] or self["uncertain"])
+
+    def summary(self) -> str:
+        head = (
+            f"Plan: {len(self['create'])} to create, {len(self['outdated'])} outdated, "
+            f"{len(self['uncertain'])} uncertain."
+        )
+        tail = ", ".join(
+            f"{len(self[g])} {DESCRIPTIONS[g].split(' (')[0]}"
+            for g in ("done", "in_progress", "orphaned", "invalid")
+        )
+        return f"{head} {tail[0].upper()}{tail[1:]}."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "summary": {group: len(self[group]) for group in GROUPS},
+            "groups": {group: list(self[group]) for group in GROUPS},
+            "changes_pending": self.has_changes,
+        }
+
+
+def group_of(desired: Desired, entry: Entry | None) -> str:
+    if desired.problems:
+        return "invalid"
+    if entry is None or entry.status in RETRYABLE:
+        return "create"
+    if entry.status in UNSETTLED:
+        return "uncertain"
+    if entry.request != desired.request:
+        return "outdated"
+    return "done" if entry.status == COMPLETED else "in_progress"
+
+
+def diff(desired: Iterable[Desired], entries: Mapping[str, Entry]) -> Plan:
+    groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+    seen: set[str] = set()
+    for row in desired:
+        seen.add(row.key)
+        groups[group_of(row, entries.get(row.key))].append(row.key)
+    groups["orphaned"] = [key for key in entries if key not in seen]
+    return Plan(
+        {group: tuple(sorted(keys)) for group, keys in groups.items()},
+        total_rows=len(seen),
+    )

@@ -1,0 +1,93 @@
+"""Showing an apply as it runs: a live panel on a terminal, plain log lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+SUMMARY_EVERY = 10.0
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Progress:
+    """Counts per status, throughput and ETA, fed by the reconciler's events."""
+
+    def __init__(
+        self, counts: Callable[[], Counter[str]], total: int, stream: TextIO | None = None
+    ) -> None:
+        self.counts = counts
+        self.total = total
+        self.stream = stream or sys.stdout
+        self.console = Console(file=self.stream)
+        self.live: Live | None = None
+        self.started = time.monotonic()
+        self.finished_here = 0
+        self._last_summary = 0.0
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            self.live = Live(
+                self.panel(), console=self.console, refresh_per_second=4, transient=False
+            )
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self.panel())
+            self.live.__exit__(None, None, None)
+            self.live = None
+
+    def event(self, key: str, what: str) -> None:
+        if what in ("completed", "failed"):
+            self.finished_here += 1
+        if self.live is not None:
+            self.live.update(self.panel())
+            return
+        stamp = datetime.now().strftime("%H:%M:%S")
+        print(f"{stamp} {key}: {what}", file=self.stream, flush=True)
+        if time.monotonic() - self._last_summary >= SUMMARY_EVERY:
+            self._last_summary = time.monotonic()
+            print(f"{stamp} {self.line()}", file=self.stream, flush=True)
+
+    def rate(self) -> float:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return self.finished_here / elapsed
+
+    def eta(self) -> float | None:
+        counts = self.counts()
+        left = self.total - counts["completed"] - counts["failed"]
+        rate = self.rate()
+        return left / rate if rate > 0 else None
+
+    def line(self) -> str:
+        counts = self.counts()
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()) if n)
+        speed = f"{self.rate() * 60:.1f} videos/min"
+        return f"{parts or 'nothing yet'} | {speed} | ETA {eta_text(self.eta())}"
+
+    def panel(self) -> Table:
+        counts = self.counts()
+        table = Table(title="heyrender apply", show_header=True, expand=False)
+        table.add_column("status")
+        table.add_column("rows", justify="right")
+        for status, n in sorted(counts.items()):
+            if n:
+                table.add_row(status, f"{n:,}")
+        table.caption = f"{self.rate() * 60:.1f} videos/min, ETA {eta_text(self.eta())}"
+        return table

@@ -1,0 +1,319 @@
+"""The reconciler: submits rows as render slots free, follows videos to the end, records all.
+
+Exactly-once: each create's intent is recorded durably before its POST, its video_id
+durably after. A create whose answer is lost is settled (settle.py) before its row
+is ever sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from heyrender.api.client import HeyGenClient
+from heyrender.errors import (
+    ApiError,
+    AuthError,
+    InvalidRequest,
+    NoCredit,
+    OutcomeUnknown,
+    RateLimited,
+    TransientError,
+)
+from heyrender.lockfile import FAILED, NOT_CREATED, SUBMITTING, Entry, now_iso, parse_iso
+from heyrender.plan import Desired
+from heyrender.progress import Progress
+from heyrender.settle import settle
+from heyrender.state import State
+
+MAX_UNREACHABLE = 8
+MAX_RESENDS = 3
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int = 10
+    poll_interval: float = 10.0
+    no_wait: bool = False
+    timeout: float | None = None
+    settle_grace: float = 120.0
+
+
+@dataclass
+class Submission:
+    row: Desired
+    body: dict[str, Any]
+    resends: int = 0
+
+
+@dataclass
+class RunReport:
+    submitted: int = 0
+    stop_reason: str | None = None
+    fatal: ApiError | None = None
+    timed_out: bool = False
+    interrupted: bool = False
+    not_submitted: list[str] = field(default_factory=list)
+
+
+def poll_spacing(age: float, first: float) -> float:
+    """About a tenth of a video's age, between the first spacing and six times it."""
+    return min(max(age * 0.1, first), first * 6)
+
+
+class Reconciler:
+    def __init__(
+        self, state: State, client: HeyGenClient, options: RunOptions, progress: Progress
+    ) -> None:
+        self.state, self.client, self.options, self.progress = state, client, options, progress
+        self.cap = max(options.concurrency, 1)
+        self.in_flight: dict[str, str] = {}
+        self.creating = 0
+        self.rate_limited_until = 0.0
+        self.unreachable = 0
+        self.changed = asyncio.Event()
+        self.retry: deque[Submission] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.followers: set[asyncio.Task[None]] = set()
+        self.report = RunReport()
+
+    # bookkeeping ---------------------------------------------------------
+
+    def spawn(self, coroutine: Any, follower: bool = False) -> None:
+        task = asyncio.ensure_future(coroutine)
+        group = self.followers if follower else self.tasks
+        group.add(task)
+        task.add_done_callback(group.discard)
+
+    def signal(self) -> None:
+        self.changed.set()
+
+    def free_slots(self) -> int:
+        return self.cap - len(self.in_flight) - self.creating
+
+    def stop_submitting(self, reason: str) -> None:
+        if self.report.stop_reason is None:
+            self.report.stop_reason = reason
+        self.signal()
+
+    def fail(self, error: ApiError) -> None:
+        self.report.fatal = self.report.fatal or error
+        self.stop_submitting(str(error))
+        for task in (*self.tasks, *self.followers):
+            task.cancel()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: no new creates; what is in flight stays recorded for the next run."""
+        self.report.interrupted = True
+        self.stop_submitting("interrupted")
+        for task in (*self.tasks, *self.followers):
+            task.cancel()
+
+    # the run ------------------------------------------------------------
+
+    async def run(self, submissions: Iterator[Submission]) -> RunReport:
+        for entry in list(self.state.entries.values()):
+            if entry.in_progress and entry.video_id:
+                self.follow(entry)
+        deadline = time.monotonic() + self.options.timeout if self.options.timeout else None
+        try:
+            await self.submit_all(submissions, deadline)
+            await self.drain(deadline)
+        except asyncio.CancelledError:
+            self.report.interrupted = True
+        finally:
+            for task in (*self.tasks, *self.followers):
+                task.cancel()
+            await asyncio.gather(*self.tasks, *self.followers, return_exceptions=True)
+        return self.report
+
+    async def submit_all(self, submissions: Iterator[Submission], deadline: float | None) -> None:
+        while self.report.stop_reason is None:
+            if deadline and time.monotonic() > deadline:
+                self.report.timed_out = True
+                self.stop_submitting("the timeout was reached")
+                break
+            wait = self.rate_limited_until - time.monotonic()
+            if self.free_slots() <= 0 or wait > 0:
+                if self.options.no_wait and self.free_slots() <= 0 and not self.creating:
+                    break
+                await self.wait_for_change(wait if wait > 0 else None)
+                continue
+            item = self.retry.popleft() if self.retry else next(submissions, None)
+            if item is None:
+                if not self.creating:
+                    break
+                await self.wait_for_change(None)
+                continue
+            self.creating += 1
+            self.spawn(self.submit(item))
+        for item in self.retry:
+            self.report.not_submitted.append(item.row.key)
+        self.report.not_submitted.extend(s.row.key for s in submissions)
+
+    async def drain(self, deadline: float | None) -> None:
+        while self.tasks:
+            await asyncio.wait(set(self.tasks))
+        if self.options.no_wait or not self.followers:
+            return
+        remaining = deadline - time.monotonic() if deadline else None
+        if remaining is not None and remaining <= 0:
+            self.report.timed_out = bool(self.followers)
+            return
+        _, still = await asyncio.wait(set(self.followers), timeout=remaining)
+        self.report.timed_out = bool(still)
+
+    async def wait_for_change(self, timeout: float | None) -> None:
+        self.changed.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), timeout=timeout if timeout else 1.0)
+
+    # one create -----------------------------------------------------------
+
+    async def submit(self, item: Submission) -> None:
+        row = item.row
+        previous = self.state.entries.get(row.key)
+        intent = Entry(
+            key=row.key,
+            request=row.request,
+            status=SUBMITTING,
+            title=row.title,
+            intent_at=now_iso(),
+            previous_video_ids=previous.known_video_ids if previous else (),
+        )
+        self.state.record(intent, durable=True)
+        settled_here = False
+        try:
+            video_id = await self.client.create_video(item.body, wait_when_rate_limited=False)
+        except RateLimited as exc:
+            self.restore(previous, intent)
+            self.learn_cap(exc)
+            self.retry.appendleft(item)
+        except NoCredit as exc:
+            self.restore(previous, intent)
+            self.report.not_submitted.append(row.key)
+            self.stop_submitting(f"HeyGen says the account is out of credit ({exc})")
+        except AuthError as exc:
+            self.restore(previous, intent)
+            self.fail(exc)
+        except InvalidRequest as exc:
+            self.state.record(
+                intent.evolve(
+                    status=FAILED,
+                    finished_at=now_iso(),
+                    failure_code=exc.code or "invalid_parameter",
+                    failure_message=str(exc),
+                ),
+                durable=True,
+            )
+            self.progress.event(row.key, f"rejected: {exc}")
+        except TransientError as exc:
+            self.restore(previous, intent)
+            self.unreachable += 1
+            if self.unreachable >= MAX_UNREACHABLE:
+                self.stop_submitting(f"HeyGen cannot be reached ({exc})")
+            self.retry.append(item)
+        except OutcomeUnknown as exc:
+            self.progress.event(row.key, f"answer lost ({exc}); settling before any resend")
+            settled_here = True
+            await self.settle_one(item)
+        else:
+            self.unreachable = 0
+            self.report.submitted += 1
+            entry = intent.evolve(status="waiting", video_id=video_id, submitted_at=now_iso())
+            self.state.record(entry, durable=True)
+            self.progress.event(row.key, f"submitted as {video_id}")
+            self.follow(entry)
+        finally:
+            if not settled_here:
+                self.creating -= 1
+                self.signal()
+
+    async def settle_one(self, item: Submission) -> None:
+        """Holds the row's slot while its lost create is looked for; resends only if absent."""
+        try:
+            result = (
+                await settle(
+                    self.client, self.state, [item.row.key], grace=self.options.settle_grace
+                )
+            )[item.row.key]
+        finally:
+            self.creating -= 1
+            self.signal()
+        if result.video_id and result.status not in (NOT_CREATED,):
+            self.report.submitted += 1
+            self.progress.event(item.row.key, f"found as {result.video_id}")
+            self.follow(result)
+        elif result.status == NOT_CREATED and item.resends < MAX_RESENDS:
+            item.resends += 1
+            self.retry.append(item)
+        else:
+            self.progress.event(item.row.key, f"{result.status}: {result.failure_message}")
+
+    def restore(self, previous: Entry | None, intent: Entry) -> None:
+        """Nothing was created: the row goes back to what it was."""
+        if previous is not None:
+            self.state.record(previous, durable=True)
+        else:
+            self.state.record(intent.evolve(status=NOT_CREATED), durable=True)
+
+    def learn_cap(self, error: RateLimited) -> None:
+        busy = len(self.in_flight) + self.creating - 1
+        if busy > 0 and busy < self.cap:
+            self.cap = busy
+            self.progress.event("account", f"HeyGen allows {busy} renders at once; keeping to that")
+        pause = error.retry_after * random.uniform(1.0, 1.2)
+        self.rate_limited_until = max(self.rate_limited_until, time.monotonic() + pause)
+
+    # following a video ------------------------------------------------------
+
+    def follow(self, entry: Entry) -> None:
+        assert entry.video_id
+        self.in_flight[entry.video_id] = entry.key
+        if self.options.no_wait:
+            return
+        self.spawn(self.watch(entry.key, entry.video_id, entry.submitted_at), follower=True)
+
+    async def watch(self, key: str, video_id: str, submitted_at: str | None) -> None:
+        started = parse_iso(submitted_at) or time.time()
+        try:
+            while True:
+                age = time.time() - started
+                await asyncio.sleep(poll_spacing(age, self.options.poll_interval))
+                try:
+                    video = await self.client.video_status(video_id)
+                except AuthError as exc:
+                    self.fail(exc)
+                    return
+                except ApiError as exc:
+                    self.progress.event(key, f"status check failed, will retry: {exc}")
+                    continue
+                entry = self.state.entries.get(key)
+                if entry is None or entry.video_id != video_id:
+                    return
+                if video.status != entry.status:
+                    updated = entry.evolve(
+                        status=video.status,
+                        finished_at=now_iso() if video.finished else None,
+                        duration=video.duration,
+                        failure_code=video.failure_code,
+                        failure_message=video.failure_message,
+                    )
+                    self.state.record(updated, durable=video.finished)
+                    self.progress.event(key, video.status)
+                if video.finished:
+                    if video.out_of_credit:
+                        self.stop_submitting("HeyGen failed a video for lack of credit")
+                    return
+        finally:
+            self.in_flight.pop(video_id, None)
+            self.signal()
+
+    def counts(self) -> Counter[str]:
+        return Counter(entry.status for entry in self.state.entries.values())
