@@ -211,7 +211,8 @@ def finish(
             echo(f"Interrupted; the lockfile records everything in flight. To continue: {resume}")
             return EXIT_INTERRUPTED
         if report.stop_reason and not report.timed_out:
-            echo(f"Stopped submitting: {report.stop_reason}.")
+            left = len(plan["create"])
+            echo(f"Stopped submitting: {report.stop_reason}. {left:,} rows remain to create.")
         if rendering and options.no_wait:
             echo(
                 f"Not waiting for renders. Follow them with: heyrender status --refresh "

@@ -80,12 +80,16 @@ class State:
         ):
             self.checkpoint()
 
-    def checkpoint(self) -> None:
-        """Writes the lockfile atomically, then drops the journal it now holds."""
-        lockfile.save(self.lock_path, self.entries, self.manifest_name)
+    def close(self) -> None:
+        """Closes the journal without folding it in: what a crash leaves, minus the crash."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+    def checkpoint(self) -> None:
+        """Writes the lockfile atomically, then drops the journal it now holds."""
+        lockfile.save(self.lock_path, self.entries, self.manifest_name)
+        self.close()
         journal_path(self.lock_path).unlink(missing_ok=True)
         self._records = 0
         self._last_checkpoint = time.monotonic()

@@ -72,3 +72,35 @@ def start_emulator(tmp_path: Path):
     yield start
     for process in started:
         process.stop()
+
+
+def heyrender(*args: str | Path, env: dict[str, str], timeout: float = 120, **kwargs):
+    """Runs the heyrender CLI as a real subprocess."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "heyrender", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+CAMPAIGN_MANIFEST = """\
+version: 1
+name: drill
+source:
+  csv: people.csv
+  key: email
+video:
+  avatar_id: "{{ row.avatar }}"
+  voice_id: v1
+  script: "Hi {{ row.name }}, a short drill."
+"""
+
+
+def campaign_csv(rows: int) -> str:
+    return "email,name,avatar\n" + "".join(f"p{i:02d}@x.io,Name{i},a{i % 3}\n" for i in range(rows))

@@ -96,3 +96,83 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in main.commands.items():
         assert command.help, name
         assert f"heyrender {name}" in readme, name
+
+
+def test_apply_without_a_terminal_or_yes_refuses_and_submits_nothing(
+    campaign, cli, monkeypatch
+) -> None:
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    monkeypatch.setenv("HEYGEN_API_BASE", "http://127.0.0.1:9")
+    path = campaign()
+    result = cli("apply", path)
+    assert result.exit_code == 1
+    assert "Error: apply would submit 2 videos and needs approval" in result.stderr
+    assert "pass --yes" in result.stderr
+    assert not path.with_suffix(".lock.journal").exists()
+
+
+def test_apply_asks_and_only_yes_goes_ahead(campaign, cli, monkeypatch) -> None:
+    import heyrender.apply
+
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    monkeypatch.setenv("HEYGEN_API_BASE", "http://127.0.0.1:9")
+    monkeypatch.setattr(heyrender.apply, "stdin_is_terminal", lambda: True)
+    result = cli("apply", campaign(), input="y\n")
+    assert result.exit_code == 1
+    assert "Submit 2 videos? Only 'yes' will be accepted" in result.output
+    assert "apply cancelled; nothing was submitted" in result.stderr
+
+
+def test_apply_with_invalid_rows_submits_nothing(campaign, cli, monkeypatch) -> None:
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    path = campaign(
+        BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"'),
+        "email,name,avatar,voice\na@x,A,a1,v\nb@x,B,a2,\n",
+    )
+    result = cli("apply", path, "--yes")
+    assert result.exit_code == 1
+    assert "row b@x (people.csv line 3): voice_id: required when script is given" in result.output
+    assert "Error: 1 of 2 rows are invalid; nothing was submitted" in result.stderr
+    assert "--skip-invalid" in result.stderr
+    assert not path.with_suffix(".lock").exists()
+
+
+def test_apply_without_a_key_says_how_to_set_one(campaign, cli, monkeypatch) -> None:
+    monkeypatch.delenv("HEYGEN_API_KEY", raising=False)
+    result = cli("apply", campaign(), "--yes")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: HEYGEN_API_KEY is not set\nHint: export HEYGEN_API_KEY="
+    )
+
+
+def test_plan_json_and_detailed_exitcode(campaign, cli) -> None:
+    path = campaign()
+    result = cli("plan", path, "--json")
+    assert json.loads(result.stdout)["groups"]["create"] == ["dana@acme.io", "li@globex.com"]
+    assert cli("plan", path, "--detailed-exitcode").exit_code == 2
+
+
+def test_plan_truncates_long_groups(campaign, cli) -> None:
+    rows = "".join(f"k{i:02d}@x,N,a\n" for i in range(25))
+    path = campaign(csv="email,name,avatar\n" + rows)
+    result = cli("plan", path)
+    assert "    ... and 15 more" in result.stdout
+    assert "k24@x" in cli("plan", path, "--all").stdout
+
+
+def test_a_hand_broken_lockfile_is_a_clear_error(campaign, cli) -> None:
+    path = campaign()
+    path.with_suffix(".lock").write_text(
+        '{"heyrender_lockfile": 1}\n{"key": "dana@acme.io", oops}\n'
+    )
+    result = cli("plan", path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: m.lock line 2: not valid JSON")
+    assert "restore it from git" in result.stderr
+
+
+def test_status_without_a_lockfile(campaign, cli) -> None:
+    result = cli("status", campaign())
+    assert result.exit_code == 0
+    assert "No lockfile rows yet for m.yaml" in result.stdout

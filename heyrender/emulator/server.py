@@ -149,7 +149,7 @@ class Emulator:
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         fault = self.pick_fault(request, CREATE_FAULTS)
-        early = await self.before(request, fault)
+        early = await self.before(request, None if fault == "slow" else fault)
         if early is not None:
             return early
         try:
@@ -168,6 +168,8 @@ class Emulator:
                 {"Retry-After": f"{self.options.retry_after:g}"} if refused.status == 429 else None
             )
             return failure(refused.status, refused.code, str(refused), headers)
+        if fault == "slow":  # the video exists; only its answer is late, as behind a gateway
+            await asyncio.sleep(self.options.slow_seconds)
         if fault == "created-then-drop":
             return await drop(request)
         if fault == "created-then-502":
