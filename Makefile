@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/validate_speed.py
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/apply_throughput.py
+	$(BIN)/python bench/lockfile_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -67,16 +67,19 @@ class Entry:
         return (*self.previous_video_ids, *([self.video_id] if self.video_id else []))
 
     def to_json(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v not in (None, ())}
-        if "previous_video_ids" in data:
-            data["previous_video_ids"] = list(data["previous_video_ids"])
+        data: dict[str, Any] = {}
+        for name in FIELD_ORDER:
+            value = getattr(self, name)
+            if value is not None and value != ():
+                data[name] = list(value) if isinstance(value, tuple) else value
         return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
     def evolve(self, **changes: Any) -> Entry:
         return replace(self, **changes)
 
 
-FIELD_NAMES = {f.name for f in fields(Entry)}
+FIELD_ORDER = tuple(f.name for f in fields(Entry))
+FIELD_NAMES = frozenset(FIELD_ORDER)
 
 
 def entry_from(data: Any, path: Path, line: int) -> Entry:

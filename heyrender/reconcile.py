@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from heyrender.api.client import HeyGenClient
@@ -30,7 +30,7 @@ from heyrender.lockfile import FAILED, NOT_CREATED, SUBMITTING, Entry, now_iso, 
 from heyrender.plan import Desired
 from heyrender.progress import Progress
 from heyrender.settle import settle
-from heyrender.state import State
+from heyrender.state import State, observed
 
 MAX_UNREACHABLE = 8
 MAX_RESENDS = 3
@@ -59,7 +59,6 @@ class RunReport:
     fatal: ApiError | None = None
     timed_out: bool = False
     interrupted: bool = False
-    not_submitted: list[str] = field(default_factory=list)
 
 
 def poll_spacing(age: float, first: float) -> float:
@@ -153,9 +152,6 @@ class Reconciler:
                 continue
             self.creating += 1
             self.spawn(self.submit(item))
-        for item in self.retry:
-            self.report.not_submitted.append(item.row.key)
-        self.report.not_submitted.extend(s.row.key for s in submissions)
 
     async def drain(self, deadline: float | None) -> None:
         while self.tasks:
@@ -197,7 +193,6 @@ class Reconciler:
             self.retry.appendleft(item)
         except NoCredit as exc:
             self.restore(previous, intent)
-            self.report.not_submitted.append(row.key)
             self.stop_submitting(f"HeyGen says the account is out of credit ({exc})")
         except AuthError as exc:
             self.restore(previous, intent)
@@ -298,14 +293,7 @@ class Reconciler:
                 if entry is None or entry.video_id != video_id:
                     return
                 if video.status != entry.status:
-                    updated = entry.evolve(
-                        status=video.status,
-                        finished_at=now_iso() if video.finished else None,
-                        duration=video.duration,
-                        failure_code=video.failure_code,
-                        failure_message=video.failure_message,
-                    )
-                    self.state.record(updated, durable=video.finished)
+                    self.state.record(observed(entry, video), durable=video.finished)
                     self.progress.event(key, video.status)
                 if video.finished:
                     if video.out_of_credit:

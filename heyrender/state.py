@@ -2,7 +2,8 @@
 
 Every change is appended to `<lockfile>.journal` first (fsynced when it carries an
 intent or a video_id), so a crash at any moment loses nothing; a checkpoint folds
-the journal into the lockfile and removes it.
+the journal into the lockfile and removes it, every minute or once the journal
+holds as many records as the lockfile has rows, and at the end of every command.
 """
 
 from __future__ import annotations
@@ -14,15 +15,27 @@ from pathlib import Path
 from typing import IO
 
 from heyrender import lockfile
+from heyrender.api.wire import VideoStatus
 from heyrender.errors import LockfileError
-from heyrender.lockfile import Entry
+from heyrender.lockfile import Entry, now_iso
 
-CHECKPOINT_SECONDS = 30.0
-CHECKPOINT_RECORDS = 5_000
+CHECKPOINT_SECONDS = 60.0
+MIN_CHECKPOINT_RECORDS = 5_000
 
 
 def journal_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".journal")
+
+
+def observed(entry: Entry, video: VideoStatus) -> Entry:
+    """The entry after a status poll showed this."""
+    return entry.evolve(
+        status=video.status,
+        finished_at=now_iso() if video.finished else None,
+        duration=video.duration,
+        failure_code=video.failure_code,
+        failure_message=video.failure_message,
+    )
 
 
 def replay(path: Path, entries: dict[str, Entry]) -> int:
@@ -75,9 +88,9 @@ class State:
         if durable:
             os.fsync(self._journal.fileno())
         self._records += 1
-        if self._records >= CHECKPOINT_RECORDS or (
-            time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS
-        ):
+        # a checkpoint rewrites every entry, so it waits for as many records: O(1) per record
+        due = max(MIN_CHECKPOINT_RECORDS, len(self.entries))
+        if self._records >= due or time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.checkpoint()
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 from heyrender.api.client import HeyGenClient, Settings
 from heyrender.api.wire import VideoStatus
 from heyrender.errors import ApiError, AuthError
-from heyrender.lockfile import Entry, now_iso
+from heyrender.lockfile import Entry
 from heyrender.manifest import Manifest
-from heyrender.state import State
+from heyrender.state import State, observed
 from heyrender.statelock import StateLock
 
 REFRESH_CONCURRENCY = 16
@@ -36,16 +36,7 @@ async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
                     return
             fresh[entry.key] = video
             if video.status != entry.status:
-                state.record(
-                    entry.evolve(
-                        status=video.status,
-                        finished_at=now_iso() if video.finished else None,
-                        duration=video.duration,
-                        failure_code=video.failure_code,
-                        failure_message=video.failure_message,
-                    ),
-                    durable=video.finished,
-                )
+                state.record(observed(entry, video), durable=video.finished)
 
         await asyncio.gather(*(one(e) for e in list(state.entries.values()) if e.in_progress))
     return fresh

@@ -24,6 +24,12 @@ def drill(campaign):
     return write
 
 
+def wait_for_creates(emulator, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while emulator.stats()["creates_accepted"] < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def entries(manifest) -> dict:
     return lockfile.load(manifest.with_suffix(".lock"))
 
@@ -186,9 +192,7 @@ def test_a_second_apply_on_the_same_manifest_exits_at_once(drill, start_emulator
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while emulator.stats()["creates_accepted"] < 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_creates(emulator, 4)
         second = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
         assert second.returncode == 1
         assert f"is being applied by pid {first.pid} on " in second.stderr
@@ -210,9 +214,7 @@ def test_ctrl_c_records_what_is_in_flight_and_exits_130(drill, start_emulator) -
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while emulator.stats()["creates_accepted"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_creates(emulator, 2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, out + err
