@@ -83,7 +83,7 @@ class Progress:
 
     def panel(self) -> Table:
         counts = self.counts()
-        table = Table(title="heyrender apply", show_header=True, expand=False)
+        table = Table(title="heyrender apply", show_header=True, expand=False, min_width=44)
         table.add_column("status")
         table.add_column("rows", justify="right")
         for status, n in sorted(counts.items()):

@@ -304,4 +304,6 @@ class Reconciler:
             self.signal()
 
     def counts(self) -> Counter[str]:
-        return Counter(entry.status for entry in self.state.entries.values())
+        """Rows per status, as a person reads them: a row sent back to the queue is to submit."""
+        labels = {NOT_CREATED: "to submit"}
+        return Counter(labels.get(e.status, e.status) for e in self.state.entries.values())
