@@ -80,6 +80,7 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
 @click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
 @click.option("--quiet", is_flag=True, help="No line per request.")
+@reports_errors
 def emulator(host: str, port: int, **options: Any) -> None:
     """Run the HeyGen-compatible API emulator until Ctrl-C."""
     from heyrender.emulator.server import Options, run

@@ -32,7 +32,7 @@ from heyrender.progress import Progress
 from heyrender.settle import settle
 from heyrender.state import State, observed
 
-MAX_UNREACHABLE = 8
+MAX_UNREACHABLE = 2
 MAX_RESENDS = 3
 
 
@@ -211,6 +211,7 @@ class Reconciler:
         except TransientError as exc:
             self.restore(previous, intent)
             self.unreachable += 1
+            self.progress.event(row.key, f"not sent: HeyGen {exc}; will try again")
             if self.unreachable >= MAX_UNREACHABLE:
                 self.stop_submitting(f"HeyGen cannot be reached ({exc})")
             self.retry.append(item)

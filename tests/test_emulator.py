@@ -261,3 +261,19 @@ def test_serves_200_concurrent_connections(start_emulator) -> None:
         return [a.status_code for a in answers]
 
     assert asyncio.run(scenario()) == [200] * 400
+
+
+def test_a_taken_port_is_a_clear_error(start_emulator) -> None:
+    import subprocess
+    import sys
+
+    port = start_emulator().url.rsplit(":", 1)[1]
+    taken = subprocess.run(
+        [sys.executable, "-m", "heyrender", "emulator", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert taken.returncode == 2
+    assert taken.stderr.startswith(f"Error: the emulator cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in taken.stderr

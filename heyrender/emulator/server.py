@@ -21,6 +21,7 @@ from aiohttp import web
 
 from heyrender.api import wire
 from heyrender.emulator.state import Account, Refused, Video
+from heyrender.errors import ConfigError
 from heyrender.schema import RequestValidator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -270,7 +271,11 @@ async def serve(options: Options, host: str, port: int) -> None:
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(f"the emulator cannot listen on {host}:{port}: {exc.strerror}") from None
     print(f"heyrender emulator listening on http://{host}:{runner.addresses[0][1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
