@@ -30,6 +30,16 @@ def wait_for_creates(emulator, count: int) -> None:
         time.sleep(0.05)
 
 
+def apply_in_background(manifest, emulator) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "heyrender", "apply", str(manifest), "--yes", *FAST],
+        env=emulator.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def entries(manifest) -> dict:
     return lockfile.load(manifest.with_suffix(".lock"))
 
@@ -184,13 +194,7 @@ def test_timeout_exits_3_and_a_later_apply_finishes(drill, start_emulator) -> No
 def test_a_second_apply_on_the_same_manifest_exits_at_once(drill, start_emulator) -> None:
     manifest = drill(4)
     emulator = start_emulator("--render-seconds", "3", "--max-concurrent", "4")
-    first = subprocess.Popen(
-        [sys.executable, "-m", "heyrender", "apply", str(manifest), "--yes", *FAST],
-        env=emulator.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = apply_in_background(manifest, emulator)
     try:
         wait_for_creates(emulator, 4)
         second = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
@@ -207,13 +211,7 @@ def test_a_second_apply_on_the_same_manifest_exits_at_once(drill, start_emulator
 def test_ctrl_c_records_what_is_in_flight_and_exits_130(drill, start_emulator) -> None:
     manifest = drill(4)
     emulator = start_emulator("--render-seconds", "3", "--max-concurrent", "2")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "heyrender", "apply", str(manifest), "--yes", *FAST],
-        env=emulator.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = apply_in_background(manifest, emulator)
     wait_for_creates(emulator, 2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
