@@ -9,8 +9,7 @@ from typing import Any
 from heyrender.expand import Expansion
 from heyrender.manifest import Manifest
 from heyrender.plan import Desired
-from heyrender.schema import RequestValidator
-from heyrender.validate import RowProblem, ValidationResult, checked_rows
+from heyrender.validate import ValidationResult, checked_rows
 
 
 @dataclass
@@ -25,48 +24,25 @@ class Campaign:
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
-        titles: dict[str, int] = {}
-        csv_name = manifest.source.csv.name
         for row in checked_rows(expansion):
+            result.count(row)
             title = row.body.get("title") if row.body else None
             campaign.rows.append(
                 Desired(row.key, row.line, row.request_hash, title, tuple(row.problems))
             )
-            if row.problems:
-                result.invalid += 1
-                result.problems.extend(
-                    RowProblem(row.key, csv_name, row.line, p) for p in row.problems
-                )
-            else:
-                result.valid += 1
-            if title:
-                titles[title] = titles.get(title, 0) + 1
-        expansion.check_keys()
-        result.filtered_out = expansion.filtered_out
-        result.title_repeats.update({t: n for t, n in titles.items() if n > 1})
+        result.close(expansion)
         campaign.validation = result
         return campaign
 
     def bodies(self, keys: list[str]) -> Iterator[tuple[Desired, dict[str, Any]]]:
-        """The bodies of these rows, in this order, rendered again from the CSV.
+        """The bodies of these rows, in CSV order, rendered again from the CSV.
 
-        A row whose request no longer matches the plan (the CSV changed meanwhile) is skipped.
+        They were validated when the plan was made; a body whose hash still matches is that
+        same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
         """
         keyset = set(keys)
         wanted = {row.key: row for row in self.rows if row.key in keyset}
-        rendered: dict[str, dict[str, Any]] = {}
-        order = iter(keys)
-        validator = RequestValidator()
-        pending = next(order, None)
-        for row in checked_rows(Expansion(self.manifest), validator):
+        for row in Expansion(self.manifest):
             desired = wanted.get(row.key)
-            if desired is None or row.body is None or row.request_hash != desired.request:
-                continue
-            rendered[row.key] = row.body
-            while pending is not None and pending in rendered:
-                yield wanted[pending], rendered.pop(pending)
-                pending = next(order, None)
-        while pending is not None:
-            if pending in rendered:
-                yield wanted[pending], rendered.pop(pending)
-            pending = next(order, None)
+            if desired is not None and row.body is not None and row.request_hash == desired.request:
+                yield desired, row.body

@@ -21,7 +21,7 @@ from heyrender.plan import diff
 from heyrender.reconcile import RunOptions
 from heyrender.state import State
 from heyrender.status import status as show_status
-from heyrender.validate import checked_rows
+from heyrender.validate import RowProblem, checked_rows
 from heyrender.validate import validate as validate_manifest
 
 
@@ -46,7 +46,7 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         found += 1
         for problem in row.problems:
             invalid += 1
-            click.echo(f"row {row.key} ({csv_name} line {row.line}): {problem}", err=True)
+            click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
         if row.body is None:
             continue
         if fmt == "json":

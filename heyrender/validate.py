@@ -46,6 +46,24 @@ class ValidationResult:
     filtered_out: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     title_repeats: Counter[str] = field(default_factory=Counter)
+    _titles: Counter[str] = field(default_factory=Counter, repr=False)
+
+    def count(self, row: ExpandedRow) -> None:
+        """Tallies one checked row."""
+        if row.problems:
+            self.invalid += 1
+            csv_name = self.manifest.source.csv.name
+            self.problems.extend(RowProblem(row.key, csv_name, row.line, p) for p in row.problems)
+        else:
+            self.valid += 1
+        if row.body is not None and "title" in row.body:
+            self._titles[row.body["title"]] += 1
+
+    def close(self, expansion: Expansion) -> None:
+        """After the pass: key faults raise; counts that need the whole CSV are set."""
+        expansion.check_keys()
+        self.filtered_out = expansion.filtered_out
+        self.title_repeats = Counter({t: n for t, n in self._titles.items() if n > 1})
 
     @property
     def ok(self) -> bool:
@@ -71,17 +89,7 @@ class ValidationResult:
 def validate(manifest: Manifest, validator: RequestValidator | None = None) -> ValidationResult:
     result = ValidationResult(manifest)
     expansion = Expansion(manifest)
-    titles: Counter[str] = Counter()
-    csv_name = manifest.source.csv.name
     for row in checked_rows(expansion, validator):
-        if row.problems:
-            result.invalid += 1
-            result.problems.extend(RowProblem(row.key, csv_name, row.line, p) for p in row.problems)
-        else:
-            result.valid += 1
-        if row.body is not None and "title" in row.body:
-            titles[row.body["title"]] += 1
-    expansion.check_keys()
-    result.filtered_out = expansion.filtered_out
-    result.title_repeats = Counter({t: n for t, n in titles.items() if n > 1})
+        result.count(row)
+    result.close(expansion)
     return result
