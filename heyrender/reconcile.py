@@ -54,7 +54,6 @@ class Submission:
 
 @dataclass
 class RunReport:
-    submitted: int = 0
     stop_reason: str | None = None
     fatal: ApiError | None = None
     timed_out: bool = False
@@ -101,18 +100,20 @@ class Reconciler:
             self.report.stop_reason = reason
         self.signal()
 
+    def cancel_all(self) -> None:
+        for task in (*self.tasks, *self.followers):
+            task.cancel()
+
     def fail(self, error: ApiError) -> None:
         self.report.fatal = self.report.fatal or error
         self.stop_submitting(str(error))
-        for task in (*self.tasks, *self.followers):
-            task.cancel()
+        self.cancel_all()
 
     def interrupt(self) -> None:
         """Ctrl-C: no new creates; what is in flight stays recorded for the next run."""
         self.report.interrupted = True
         self.stop_submitting("interrupted")
-        for task in (*self.tasks, *self.followers):
-            task.cancel()
+        self.cancel_all()
 
     # the run ------------------------------------------------------------
 
@@ -127,8 +128,7 @@ class Reconciler:
         except asyncio.CancelledError:
             self.report.interrupted = True
         finally:
-            for task in (*self.tasks, *self.followers):
-                task.cancel()
+            self.cancel_all()
             await asyncio.gather(*self.tasks, *self.followers, return_exceptions=True)
         return self.report
 
@@ -184,7 +184,6 @@ class Reconciler:
             previous_video_ids=previous.known_video_ids if previous else (),
         )
         self.state.record(intent, durable=True)
-        settled_here = False
         try:
             video_id = await self.client.create_video(item.body, wait_when_rate_limited=False)
         except RateLimited as exc:
@@ -217,33 +216,24 @@ class Reconciler:
             self.retry.append(item)
         except OutcomeUnknown as exc:
             self.progress.event(row.key, f"answer lost ({exc}); settling before any resend")
-            settled_here = True
             await self.settle_one(item)
         else:
             self.unreachable = 0
-            self.report.submitted += 1
             entry = intent.evolve(status="waiting", video_id=video_id, submitted_at=now_iso())
             self.state.record(entry, durable=True)
             self.progress.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
-        finally:
-            if not settled_here:
-                self.creating -= 1
-                self.signal()
-
-    async def settle_one(self, item: Submission) -> None:
-        """Holds the row's slot while its lost create is looked for; resends only if absent."""
-        try:
-            result = (
-                await settle(
-                    self.client, self.state, [item.row.key], grace=self.options.settle_grace
-                )
-            )[item.row.key]
-        finally:
+        finally:  # a lost create holds its slot until settle_one has looked for it
             self.creating -= 1
             self.signal()
-        if result.video_id and result.status not in (NOT_CREATED,):
-            self.report.submitted += 1
+
+    async def settle_one(self, item: Submission) -> None:
+        """Looks for a lost create's video; the row is sent again only if it never landed."""
+        settled = await settle(
+            self.client, self.state, [item.row.key], grace=self.options.settle_grace
+        )
+        result = settled[item.row.key]
+        if result.video_id:
             self.progress.event(item.row.key, f"found as {result.video_id}")
             self.follow(result)
         elif result.status == NOT_CREATED and item.resends < MAX_RESENDS:
