@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(BIN)/python schemas/generate_manifest_schema.py --check
 	$(BIN)/ruff check heyrender tests bench schemas examples
+	$(BIN)/ruff format --check heyrender tests bench schemas examples
+	$(BIN)/mypy heyrender
 	$(BIN)/python -m pytest
 
 lint: install

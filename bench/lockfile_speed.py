@@ -10,9 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from heyrender import lockfile
-from heyrender.lockfile import Entry
-from heyrender.state import State
+from heyrender.state import lockfile
+from heyrender.state.lockfile import Entry
+from heyrender.state.store import State
 
 
 def entries(rows: int) -> dict[str, Entry]:

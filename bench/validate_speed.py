@@ -28,9 +28,9 @@ import jsonschema
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from heyrender import manifest as manifests
-from heyrender import schema
-from heyrender.validate import validate
+from heyrender.campaign import manifest as manifests
+from heyrender.campaign import schema
+from heyrender.campaign.validate import validate
 
 MANIFEST = """\
 version: 1

@@ -1,90 +1,57 @@
-"""`heyrender status`: what the lockfile says, optionally refreshed from HeyGen."""
+"""A video's status, as one typed value shared by the lockfile, the API adapters, plan and
+progress. HeyGen's own statuses plus the ones heyrender records around a create."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections import Counter
-from collections.abc import Callable
-from typing import Any
-
-from heyrender.api.client import HeyGenClient, Settings
-from heyrender.api.wire import VideoStatus
-from heyrender.errors import ApiError, AuthError
-from heyrender.lockfile import Entry
-from heyrender.manifest import Manifest
-from heyrender.state import State, observed
-from heyrender.statelock import StateLock
-
-REFRESH_CONCURRENCY = 16
+from enum import Enum
 
 
-async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
-    """Polls every unfinished video once and records what changed."""
-    fresh: dict[str, VideoStatus] = {}
-    gate = asyncio.Semaphore(REFRESH_CONCURRENCY)
-    async with HeyGenClient(settings) as client:
+class Status(str, Enum):
+    # heyrender's own, around a create
+    SUBMITTING = "submitting"  # intent recorded before the POST; outcome not yet known
+    UNCERTAIN = "uncertain"  # a lost create that could not be settled
+    NOT_CREATED = "not_created"  # a create that certainly did not land
+    MISSING = "missing"  # a recorded video HeyGen no longer knows (deleted, or 404)
+    # HeyGen's
+    WAITING = "waiting"
+    QUEUED = "queued"
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
-        async def one(entry: Entry) -> None:
-            assert entry.video_id
-            async with gate:
-                try:
-                    video = await client.video_status(entry.video_id)
-                except AuthError:
-                    raise
-                except ApiError:
-                    return
-            fresh[entry.key] = video
-            if video.status != entry.status:
-                state.record(observed(entry, video), durable=video.finished)
+    def __str__(self) -> str:
+        return self.value
 
-        await asyncio.gather(*(one(e) for e in list(state.entries.values()) if e.in_progress))
-    return fresh
+    @classmethod
+    def from_api(cls, text: str | None) -> Status:
+        """HeyGen's word for a status; any unknown one means the video is still in progress."""
+        try:
+            status = cls((text or "").strip().lower())
+        except ValueError:
+            return cls.PROCESSING
+        return status if status in REMOTE else cls.PROCESSING
 
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED
 
-def row_json(entry: Entry, video: VideoStatus | None) -> str:
-    data: dict[str, Any] = {"key": entry.key, "status": entry.status, "video_id": entry.video_id}
-    if video is not None and video.video_url:
-        data["video_url"] = video.video_url
-    for name in ("title", "submitted_at", "finished_at", "failure_code", "failure_message"):
-        value = getattr(entry, name)
-        if value is not None:
-            data[name] = value
-    return json.dumps(data, ensure_ascii=False)
+    @property
+    def unsettled(self) -> bool:
+        return self in UNSETTLED
 
 
-def status(
-    manifest: Manifest,
-    settings: Settings | None,
-    as_json: bool,
-    echo: Callable[[str], None],
-) -> int:
-    if settings is None:
-        state = State.load(manifest.lockfile_path, manifest.path.name)
-        fresh: dict[str, VideoStatus] = {}
-    else:
-        with StateLock(manifest.lockfile_path, manifest.path.name):
-            state = State.load(manifest.lockfile_path, manifest.path.name)
-            try:
-                fresh = asyncio.run(refresh(state, settings))
-            finally:
-                state.checkpoint()
-    entries = [state.entries[key] for key in sorted(state.entries)]
-    if as_json:
-        for entry in entries:
-            echo(row_json(entry, fresh.get(entry.key)))
-        return 0
-    if not entries:
-        echo(f"No lockfile rows yet for {manifest.path.name}; run heyrender apply.")
-        return 0
-    counts = Counter(entry.status for entry in entries)
-    echo(", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())))
-    for name in sorted(counts):
-        echo("")
-        echo(f"  {name}:")
-        for entry in (e for e in entries if e.status == name):
-            detail = entry.video_id or ""
-            if entry.failure_code or entry.failure_message:
-                detail += f" {entry.failure_code or ''}: {entry.failure_message or ''}".rstrip()
-            echo(f"    {entry.key} {detail}".rstrip())
-    return 0
+REMOTE = frozenset(
+    {
+        Status.WAITING,
+        Status.QUEUED,
+        Status.PENDING,
+        Status.PROCESSING,
+        Status.COMPLETED,
+        Status.FAILED,
+    }
+)
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED})
+FINISHED = frozenset({Status.COMPLETED, Status.FAILED, Status.NOT_CREATED, Status.MISSING})
+UNSETTLED = frozenset({Status.SUBMITTING, Status.UNCERTAIN})
+RETRYABLE = frozenset({Status.FAILED, Status.NOT_CREATED, Status.MISSING})

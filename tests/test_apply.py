@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from heyrender import lockfile
+from heyrender.state import lockfile
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
 
 FAST = ("--poll-interval", "0.05", "--settle-grace", "0.5")

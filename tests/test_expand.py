@@ -8,8 +8,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heyrender.expand import Expansion
-from heyrender.manifest import load
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.manifest import load
 from tests.conftest import BASE_MANIFEST
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from heyrender.schema import RequestValidator
+from heyrender.campaign.schema import RequestValidator
 
 VALID: dict[str, Any] = {"avatar_id": "a1", "voice_id": "v1", "script": "Hello"}
 

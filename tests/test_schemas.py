@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from heyrender import schema
+from heyrender.campaign import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT.parent / "shared" / "heygen" / "generate-video.openapi.json"
@@ -54,7 +54,7 @@ def test_manifest_schema_is_generated_from_the_request_schema() -> None:
 
 
 def test_example_manifests_pass_the_manifest_schema() -> None:
-    from heyrender.manifest import parse
+    from heyrender.campaign.manifest import parse
 
     validator = jsonschema.Draft202012Validator(schema.load(schema.MANIFEST_SCHEMA))
     for path in (ROOT / "examples" / "manifests").glob("*.yaml"):

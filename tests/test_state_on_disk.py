@@ -8,15 +8,16 @@ import os
 
 import pytest
 
-from heyrender import lockfile
-from heyrender.download import file_name
+from heyrender.campaign.rows import Desired
+from heyrender.campaign.schema import FieldProblem
+from heyrender.commands.download import file_name
 from heyrender.errors import LockfileError, StateLockHeld
-from heyrender.lockfile import Entry
-from heyrender.plan import Desired, diff
-from heyrender.reconcile import poll_spacing
-from heyrender.schema import FieldProblem
-from heyrender.state import State, journal_path, replay
-from heyrender.statelock import StateLock, owner_path
+from heyrender.run.plan import diff
+from heyrender.run.reconcile import poll_spacing
+from heyrender.state import lockfile
+from heyrender.state.lockfile import Entry
+from heyrender.state.statelock import StateLock, owner_path
+from heyrender.state.store import State, journal_path, replay
 
 
 def entry(key: str, status: str = "completed", request: str = "sha256:a", **more) -> Entry:

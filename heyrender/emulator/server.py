@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from heyrender.api import wire
+from heyrender.campaign.schema import RequestValidator
 from heyrender.emulator.state import Account, Refused, Video
 from heyrender.errors import ConfigError
-from heyrender.schema import RequestValidator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_FAULTS = ("500", "502", "503", "slow", "drop")

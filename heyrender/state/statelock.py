@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from heyrender.errors import StateLockHeld
-from heyrender.lockfile import now_iso
+from heyrender.state.lockfile import now_iso
 
 
 def owner_path(lock_path: Path) -> Path:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from heyrender.api.client import HeyGenClient
 from heyrender.api.wire import VideoStatus
 from heyrender.errors import ApiError
-from heyrender.lockfile import NOT_CREATED, UNCERTAIN, Entry, now_iso, parse_iso
-from heyrender.state import State
+from heyrender.state.lockfile import NOT_CREATED, UNCERTAIN, Entry, now_iso, parse_iso
+from heyrender.state.store import State
 
 CLOCK_SKEW = 600.0
 

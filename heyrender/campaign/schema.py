@@ -21,7 +21,7 @@ REQUEST_SCHEMA = "video-request.schema.json"
 MANIFEST_SCHEMA = "manifest.schema.json"
 
 
-CHECKOUT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+CHECKOUT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @cache

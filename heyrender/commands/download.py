@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from heyrender.api.client import HeyGenClient, Settings
+from heyrender.campaign.manifest import Manifest
 from heyrender.errors import ApiError, AuthError, ExpiredUrl
-from heyrender.lockfile import COMPLETED, Entry
-from heyrender.manifest import Manifest
-from heyrender.state import State
+from heyrender.state.lockfile import COMPLETED, Entry
+from heyrender.state.store import State
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 ATTEMPTS = 3

@@ -8,21 +8,21 @@ from typing import Any
 
 import click
 
-from heyrender import manifest as manifests
-from heyrender import output
 from heyrender.api.client import Settings
-from heyrender.apply import ApplyOptions
-from heyrender.apply import apply as apply_manifest
-from heyrender.campaign import Campaign
-from heyrender.download import download as download_videos
+from heyrender.campaign import manifest as manifests
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.rows import Campaign
+from heyrender.campaign.validate import RowProblem, checked_rows
+from heyrender.campaign.validate import validate as validate_manifest
+from heyrender.commands import output
+from heyrender.commands.download import download as download_videos
+from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.expand import Expansion
-from heyrender.plan import diff
-from heyrender.reconcile import RunOptions
-from heyrender.state import State
-from heyrender.status import status as show_status
-from heyrender.validate import RowProblem, checked_rows
-from heyrender.validate import validate as validate_manifest
+from heyrender.run.apply import ApplyOptions
+from heyrender.run.apply import apply as apply_manifest
+from heyrender.run.plan import diff
+from heyrender.run.reconcile import RunOptions
+from heyrender.state.store import State
 
 
 def validate(path: str, as_json: bool) -> int:

@@ -6,10 +6,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from heyrender.expand import Expansion
-from heyrender.manifest import Manifest
-from heyrender.plan import Desired
-from heyrender.validate import ValidationResult, checked_rows
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.schema import FieldProblem
+from heyrender.campaign.validate import ValidationResult, checked_rows
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a row asks for now."""
+
+    key: str
+    line: int
+    request: str
+    title: str | None
+    problems: tuple[FieldProblem, ...] = ()
 
 
 @dataclass

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 
 import click
 
-from heyrender import output
 from heyrender.api.client import HeyGenClient, Settings
-from heyrender.campaign import Campaign
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.rows import Campaign
+from heyrender.commands import output
+from heyrender.commands.progress import Progress
 from heyrender.errors import HeyrenderError
-from heyrender.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
-from heyrender.manifest import Manifest
-from heyrender.plan import Plan, diff
-from heyrender.progress import Progress
-from heyrender.reconcile import Reconciler, RunOptions, RunReport, Submission
-from heyrender.settle import settle
-from heyrender.state import State
-from heyrender.statelock import StateLock
+from heyrender.run.plan import Plan, diff
+from heyrender.run.reconcile import Reconciler, RunOptions, RunReport, Submission
+from heyrender.run.settle import settle
+from heyrender.state.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
+from heyrender.state.statelock import StateLock
+from heyrender.state.store import State
 
 EXIT_OK, EXIT_FAILED, EXIT_IN_PROGRESS, EXIT_INTERRUPTED = 0, 1, 3, 130
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from heyrender.lockfile import COMPLETED, RETRYABLE, UNSETTLED, Entry
-from heyrender.schema import FieldProblem
+from heyrender.campaign.rows import Desired
+from heyrender.state.lockfile import COMPLETED, RETRYABLE, UNSETTLED, Entry
 
 GROUPS = ("create", "in_progress", "done", "outdated", "orphaned", "uncertain", "invalid")
 DESCRIPTIONS = {
@@ -19,17 +19,6 @@ DESCRIPTIONS = {
     "uncertain": "uncertain (a create whose answer was lost; settled before anything is resent)",
     "invalid": "invalid (breaks the request rules)",
 }
-
-
-@dataclass(frozen=True)
-class Desired:
-    """What a row asks for now."""
-
-    key: str
-    line: int
-    request: str
-    title: str | None
-    problems: tuple[FieldProblem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from heyrender import schema, templating
-from heyrender.csvsource import CsvSource, Row
+from heyrender.campaign import schema, templating
+from heyrender.campaign.csvsource import CsvSource, Row
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.schema import FieldProblem
+from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError
-from heyrender.manifest import Manifest
-from heyrender.schema import FieldProblem
-from heyrender.templating import Context, TemplateFault
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}

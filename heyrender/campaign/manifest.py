@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from heyrender import schema
+from heyrender.campaign import schema
 from heyrender.errors import ManifestError
 
 SUPPORTED_VERSION = 1

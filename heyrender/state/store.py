@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from heyrender import lockfile
 from heyrender.api.wire import VideoStatus
 from heyrender.errors import LockfileError
-from heyrender.lockfile import Entry, now_iso
+from heyrender.state import lockfile
+from heyrender.state.lockfile import Entry, now_iso
 
 CHECKPOINT_SECONDS = 60.0
 MIN_CHECKPOINT_RECORDS = 5_000

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from heyrender.api.client import HeyGenClient
+from heyrender.campaign.rows import Desired
+from heyrender.commands.progress import Progress
 from heyrender.errors import (
     ApiError,
     AuthError,
@@ -26,11 +28,9 @@ from heyrender.errors import (
     RateLimited,
     TransientError,
 )
-from heyrender.lockfile import FAILED, NOT_CREATED, SUBMITTING, Entry, now_iso, parse_iso
-from heyrender.plan import Desired
-from heyrender.progress import Progress
-from heyrender.settle import settle
-from heyrender.state import State, observed
+from heyrender.run.settle import settle
+from heyrender.state.lockfile import FAILED, NOT_CREATED, SUBMITTING, Entry, now_iso, parse_iso
+from heyrender.state.store import State, observed
 
 MAX_UNREACHABLE = 2
 MAX_RESENDS = 3

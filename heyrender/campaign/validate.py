@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from heyrender.expand import ExpandedRow, Expansion
-from heyrender.manifest import Manifest
-from heyrender.schema import FieldProblem, RequestValidator
+from heyrender.campaign.expand import ExpandedRow, Expansion
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.schema import FieldProblem, RequestValidator
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from heyrender.expand import ExpandedRow
-from heyrender.plan import DESCRIPTIONS, GROUPS, Plan
-from heyrender.validate import ValidationResult
+from heyrender.campaign.expand import ExpandedRow
+from heyrender.campaign.validate import ValidationResult
+from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
