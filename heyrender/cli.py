@@ -134,7 +134,9 @@ def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) 
 )
 @click.option("--no-wait", is_flag=True, help="Submit and exit without waiting for renders.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0), help="Stop waiting after this many seconds."
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Stop after this many seconds (0: submit nothing new, wait for nothing); exit 3.",
 )
 @click.option(
     "--settle-grace",
@@ -145,9 +147,29 @@ def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) 
 )
 @API_BASE
 @reports_errors
-def apply(manifest: str, **options: Any) -> None:
+def apply(
+    manifest: str,
+    yes: bool,
+    skip_invalid: bool,
+    replace_outdated: bool,
+    replace: tuple[str, ...],
+    resubmit_uncertain: bool,
+    limit: int | None,
+    concurrency: int,
+    poll_interval: float,
+    no_wait: bool,
+    timeout: float | None,
+    settle_grace: float,
+    api_base: str | None,
+) -> None:
     """Submit the videos that are missing and follow them until done."""
-    sys.exit(commands.apply(manifest, **options))
+    from heyrender.run.options import ApplyOptions, RunOptions
+
+    run = RunOptions(concurrency, poll_interval, no_wait, timeout, settle_grace)
+    options = ApplyOptions(
+        yes, skip_invalid, replace_outdated, replace, resubmit_uncertain, limit, run
+    )
+    sys.exit(commands.apply(manifest, options, api_base))
 
 
 @main.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,13 +14,11 @@ from heyrender.campaign.rows import Campaign
 from heyrender.campaign.validate import RowProblem, checked_rows
 from heyrender.campaign.validate import validate as validate_manifest
 from heyrender.commands import output
+from heyrender.commands.apply import apply as apply
 from heyrender.commands.download import download as download_videos
 from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.run.apply import ApplyOptions
-from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
-from heyrender.run.reconcile import RunOptions
 from heyrender.state.store import State
 
 
@@ -81,19 +78,6 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     if detailed_exitcode:
         return 2 if result.has_changes else 0
     return 0
-
-
-def apply(path: str, **options: Any) -> int:
-    manifest = manifests.load(path)
-    settings = Settings.from_env(options.pop("api_base"))
-    run = RunOptions(
-        concurrency=options.pop("concurrency"),
-        poll_interval=options.pop("poll_interval"),
-        no_wait=options.pop("no_wait"),
-        timeout=options.pop("timeout"),
-        settle_grace=options.pop("settle_grace"),
-    )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
 
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:

@@ -12,8 +12,9 @@ from pathlib import Path
 from heyrender.api.client import HeyGenClient, Settings
 from heyrender.campaign.manifest import Manifest
 from heyrender.errors import ApiError, AuthError, ExpiredUrl
-from heyrender.state.lockfile import COMPLETED, Entry
+from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
+from heyrender.status import Status
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 ATTEMPTS = 3
@@ -55,7 +56,11 @@ def download(
     state = State.load(manifest.lockfile_path, manifest.path.name)
     folder = out or manifest.path.parent / f"{manifest.name}-videos"
     folder.mkdir(parents=True, exist_ok=True)
-    done = [e for e in sorted(state.entries.values(), key=lambda e: e.key) if e.status == COMPLETED]
+    done = [
+        e
+        for e in sorted(state.entries.values(), key=lambda e: e.key)
+        if e.status is Status.COMPLETED
+    ]
     todo = [e for e in done if not (folder / file_name(e.key)).exists()]
     echo(f"{len(done):,} completed videos, {len(done) - len(todo):,} already in {folder}")
     failures: list[str] = []

@@ -90,7 +90,8 @@ def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str
         yield f"  {DESCRIPTIONS[group]}: {len(keys):,}"
         shown = keys if show_all else keys[:SHOWN_PER_GROUP]
         for key in shown:
-            yield f"    {MARKS[group]} {key}"
+            why = plan.reasons.get(key) if group == "create" else None
+            yield f"    {MARKS[group]} {key}" + (f" ({why})" if why else "")
         if len(keys) > len(shown):
             yield f"    ... and {len(keys) - len(shown):,} more"
     yield ""

@@ -8,37 +8,33 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from heyrender.api.client import HeyGenClient, Settings
+from heyrender.api.client import Settings
+from heyrender.api.provider import open_provider
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
-from heyrender.errors import ApiError, AuthError
+from heyrender.run.apply import api_of
+from heyrender.run.reconcile import missing
 from heyrender.state.lockfile import Entry
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State, observed
+from heyrender.status import Status
+from heyrender.versions import ApiVersion
 
-REFRESH_CONCURRENCY = 16
 
-
-async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
-    """Polls every unfinished video once and records what changed."""
+async def refresh(state: State, settings: Settings, api: ApiVersion) -> dict[str, VideoStatus]:
+    """Polls every unfinished video once (in bulk) and records what changed; a video HeyGen
+    no longer knows is recorded as missing."""
+    following = {e.video_id: e for e in state.entries.values() if e.in_progress and e.video_id}
+    async with open_provider(settings, api) as provider:
+        found = await provider.statuses(list(following)) if following else {}
     fresh: dict[str, VideoStatus] = {}
-    gate = asyncio.Semaphore(REFRESH_CONCURRENCY)
-    async with HeyGenClient(settings) as client:
-
-        async def one(entry: Entry) -> None:
-            assert entry.video_id
-            async with gate:
-                try:
-                    video = await client.video_status(entry.video_id)
-                except AuthError:
-                    raise
-                except ApiError:
-                    return
-            fresh[entry.key] = video
-            if video.status != entry.status:
-                state.record(observed(entry, video), durable=video.finished)
-
-        await asyncio.gather(*(one(e) for e in list(state.entries.values()) if e.in_progress))
+    for video_id, video in found.items():
+        entry = following[video_id]
+        fresh[entry.key] = video
+        if video.status is Status.MISSING:
+            state.record(missing(entry), durable=True)
+        elif video.status != entry.status:
+            state.record(observed(entry, video), durable=video.finished)
     return fresh
 
 
@@ -66,7 +62,7 @@ def status(
         with StateLock(manifest.lockfile_path, manifest.path.name):
             state = State.load(manifest.lockfile_path, manifest.path.name)
             try:
-                fresh = asyncio.run(refresh(state, settings))
+                fresh = asyncio.run(refresh(state, settings, api_of(manifest)))
             finally:
                 state.checkpoint()
     entries = [state.entries[key] for key in sorted(state.entries)]
@@ -77,7 +73,7 @@ def status(
     if not entries:
         echo(f"No lockfile rows yet for {manifest.path.name}; run heyrender apply.")
         return 0
-    counts = Counter(entry.status for entry in entries)
+    counts = Counter(str(entry.status) for entry in entries)
     echo(", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())))
     for name in sorted(counts):
         echo("")

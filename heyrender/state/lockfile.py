@@ -17,16 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from heyrender.errors import LockfileError
+from heyrender.status import UNSETTLED, Status
 
 FORMAT_VERSION = 1
 HEADER_KEY = "heyrender_lockfile"
-
-SUBMITTING = "submitting"  # intent recorded before the POST; outcome not yet known
-UNCERTAIN = "uncertain"  # a lost create that listing could not settle
-NOT_CREATED = "not_created"  # a lost create that listing showed never landed
-COMPLETED, FAILED = "completed", "failed"
-UNSETTLED = frozenset({SUBMITTING, UNCERTAIN})
-RETRYABLE = frozenset({FAILED, NOT_CREATED})
 
 
 def now_iso() -> str:
@@ -43,7 +37,7 @@ def parse_iso(text: str | None) -> float | None:
 class Entry:
     key: str
     request: str
-    status: str
+    status: Status
     title: str | None = None
     video_id: str | None = None
     intent_at: str | None = None
@@ -53,10 +47,16 @@ class Entry:
     failure_code: str | None = None
     failure_message: str | None = None
     previous_video_ids: tuple[str, ...] = field(default=())
+    attempt: int | None = None  # v3: the row's create attempt, 1 for its first video
+    idempotency_key: str | None = None  # v3: the key its create was (or will be) sent with
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
 
     @property
     def finished(self) -> bool:
-        return self.status in (COMPLETED, FAILED, NOT_CREATED)
+        return self.status.finished
 
     @property
     def in_progress(self) -> bool:
@@ -90,6 +90,12 @@ def entry_from(data: Any, path: Path, line: int) -> Entry:
             raise LockfileError(path, f"row has no {name}", line=line)
     known = {k: v for k, v in data.items() if k in FIELD_NAMES}
     known["previous_video_ids"] = tuple(known.get("previous_video_ids") or ())
+    try:
+        known["status"] = Status(known["status"])
+    except ValueError:
+        raise LockfileError(
+            path, f"row has an unknown status {data['status']!r}", line=line
+        ) from None
     try:
         return Entry(**known)
     except TypeError as exc:
