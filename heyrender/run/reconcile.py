@@ -13,7 +13,6 @@ Unfinished videos are polled in bulk (provider.statuses: 100 per request on v3).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections import Counter, deque
@@ -99,7 +98,9 @@ class Reconciler:
         task.add_done_callback(self.tasks.discard)
 
     def signal(self) -> None:
+        """Wakes every waiter; each waits on the event current when it began, never cleared."""
         self.changed.set()
+        self.changed = asyncio.Event()
 
     def free_slots(self) -> int:
         return self.cap - len(self.in_flight) - self.creating
@@ -183,9 +184,14 @@ class Reconciler:
             await self.wait_for_change(left)
 
     async def wait_for_change(self, timeout: float | None) -> None:
-        self.changed.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.changed.wait(), timeout=timeout if timeout else 1.0)
+        """Until something changes, or `timeout` (at most a second when None).
+
+        asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation."""
+        waiter = asyncio.ensure_future(self.changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout if timeout and timeout > 0 else 1.0)
+        finally:
+            waiter.cancel()
 
     # one create -----------------------------------------------------------
 
