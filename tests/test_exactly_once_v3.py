@@ -196,7 +196,7 @@ def test_each_create_is_recorded_with_its_key_before_the_post_and_polled_in_bulk
     state,
 ) -> None:
     server = FakeV3()
-    report, requests = apply_rows(server, state, rows(6))
+    report, _ = apply_rows(server, state, rows(6))
     assert report.fatal is None and not report.timed_out
     assert all(e.status is Status.COMPLETED for e in state.entries.values())
     assert len({e.idempotency_key for e in state.entries.values()}) == 6
