@@ -170,6 +170,9 @@ def check_structure(stub: Manifest, data: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return
+    parent = error.parent
+    if parent is not None and schema.template_choice(parent.validator_value) is not None:
+        error = parent  # "not one of ..., nor a template", not the template pattern itself
     problem = schema.explain(error)
     path = tuple(problem.field.split(".")) if problem.field else ()
     raise stub.error(problem.message, *path)
