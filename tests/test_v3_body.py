@@ -542,3 +542,9 @@ def test_the_reference_check_can_fail() -> None:
     assert list(REFERENCE.iter_errors({"avatar_id": "a1", "script": "Hi"})) != []
     engine = {"type": "avatar", "avatar_id": "a1", "engine": {"type": "avatar_v"}}
     assert list(REFERENCE.iter_errors(engine)) == []
+
+
+def test_one_row_is_one_row(campaign, cli) -> None:
+    path = campaign(csv="email,name,avatar\na@x,A,a1\n")
+    assert cli("validate", path).stdout == "1 row valid, 0 invalid\n"
+    assert cli("plan", path).stdout.startswith("Plan for m: 1 row\n")

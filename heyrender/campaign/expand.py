@@ -19,6 +19,7 @@ from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError
 from heyrender.versions import DEFAULT_API, ApiVersion
+from heyrender.wording import first_few
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
@@ -320,9 +321,3 @@ class Expansion:
             raise CsvError(
                 csv_name, f"key column {column!r} must be unique and non-empty: " + "; ".join(parts)
             )
-
-
-def first_few(lines: list[int], shown: int = 5) -> str:
-    """`2, 3, 4, 5, 6 and 195 more`: a message names a few lines and counts the rest."""
-    text = ", ".join(map(str, lines[:shown]))
-    return text + (f" and {len(lines) - shown:,} more" if len(lines) > shown else "")

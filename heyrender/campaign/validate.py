@@ -10,6 +10,7 @@ from heyrender.campaign.expand import ExpandedRow, Expansion
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rules import rules_for
 from heyrender.campaign.schema import FieldProblem, RequestValidator
+from heyrender.wording import counted
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class ValidationResult:
         return self.invalid == 0
 
     def summary(self) -> str:
-        text = f"{self.valid:,} row{'' if self.valid == 1 else 's'} valid, {self.invalid:,} invalid"
+        text = f"{counted(self.valid, 'row')} valid, {self.invalid:,} invalid"
         if self.filtered_out:
             text += f", {self.filtered_out:,} left out by source.where"
         return text

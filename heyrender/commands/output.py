@@ -15,6 +15,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 from heyrender.campaign.expand import ExpandedRow
 from heyrender.campaign.validate import ValidationResult
 from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
+from heyrender.wording import counted
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
@@ -103,7 +104,7 @@ SHOWN_PER_GROUP = 10
 
 
 def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str]:
-    yield f"{title}: {plan.total_rows:,} rows"
+    yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in GROUPS:
         keys = plan[group]
         if not keys:
