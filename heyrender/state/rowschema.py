@@ -132,7 +132,7 @@ def type_check(name: str, hint: Any, *, required: bool) -> Check:
         inner = type_check(name, rest[0], required=required) if len(rest) == 1 else lambda v: v
         return optional(inner) if len(rest) < len(args) else inner
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return sequence_check(name, type_check(f"{name} item", args[0], required=True))
+        return sequence_check(name, type_check(f"{name} item", args[0], required=False))
     if isinstance(hint, type) and issubclass(hint, Enum):
         return enum_check(name, hint)
     if hint is bool:
