@@ -8,12 +8,12 @@ holds as many records as the lockfile has rows, and at the end of every command.
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from heyrender.api.wire import VideoStatus
-from heyrender.errors import LockfileError
 from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry, now_iso
 
@@ -36,28 +36,25 @@ def observed(entry: Entry, video: VideoStatus) -> Entry:
     )
 
 
-def replay(path: Path, entries: dict[str, Entry]) -> int:
-    """Applies a journal's records in order and returns how many. A torn last line (a crash
+def records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A journal's complete records, checked, in order. A torn last line (a crash
     mid-write, so no newline yet) is ignored; the next append cuts it off first."""
     fd = files.open_existing(path)
     if fd is None:
-        return 0
+        return
+    lines = files.lines_of(fd)
+    try:
+        complete = ((n, raw) for n, raw in enumerate(lines, 1) if raw.endswith(b"\n"))
+        yield from lockfile.checked_rows(complete, path, "journal record is ")
+    finally:
+        lines.close()
+
+
+def replay(path: Path, entries: dict[str, Entry]) -> int:
+    """Applies a journal's records in order and returns how many."""
     count = 0
-    for number, raw in enumerate(files.lines_of(fd), 1):
-        if not raw.endswith(b"\n"):
-            break
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise LockfileError(
-                path, f"journal record is not valid JSON ({exc.msg})", line=number
-            ) from None
-        except UnicodeDecodeError:
-            raise LockfileError(path, "journal record is not UTF-8 text", line=number) from None
-        entry = lockfile.entry_from(data, path, number)
-        entries[entry.key] = entry
+    for _, data in records(path):
+        entries[data["key"]] = Entry(**data)
         count += 1
     return count
 
