@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from heyrender.campaign.expand import ExpandedRow
-from heyrender.campaign.validate import ValidationResult
 from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
+
+if TYPE_CHECKING:
+    from heyrender.campaign.expand import ExpandedRow
+    from heyrender.campaign.validate import ValidationResult
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
