@@ -83,10 +83,12 @@ def run_span(manifest: Manifest, span: Span) -> tuple[ValidationResult, Expansio
         return None
 
 
-def validate(manifest: Manifest) -> tuple[ValidationResult, Expansion] | None:
+def validate(
+    manifest: Manifest, workers: int | None = None
+) -> tuple[ValidationResult, Expansion] | None:
     """The joined tally and expansion of a parallel pass, or None to do it in one process."""
     path = manifest.source.csv
-    workers = cores()
+    workers = workers or cores()
     if workers < 2 or path.stat().st_size < MIN_BYTES:
         return None
     cut = spans(path, workers)

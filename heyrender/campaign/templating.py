@@ -338,9 +338,9 @@ def unwrap_expression(source: str) -> str:
 def compile_expression(source: str) -> Callable[[Context], Any]:
     """`where:` is an expression; `{{ ... }}` around it is optional."""
     inner = unwrap_expression(source)
+    parse("{{ " + inner + " }}")
     try:
         expression = ENV.compile_expression(inner, undefined_to_none=False)
-        parse("{{ " + inner + " }}")
     except TemplateSyntaxError as exc:
         raise TemplateFault(exc.message or "syntax error", exc.lineno) from None
     template = expression._template

@@ -124,11 +124,14 @@ def validate_span(manifest: Manifest, expansion: Expansion) -> ValidationResult:
     return result
 
 
-def validate(manifest: Manifest, validator: RequestValidator | None = None) -> ValidationResult:
-    if validator is None:
+def validate(
+    manifest: Manifest, validator: RequestValidator | None = None, workers: int | None = None
+) -> ValidationResult:
+    """Every row checked. Large CSVs are split across `workers` processes (default: all cores)."""
+    if validator is None and workers != 1:
         from heyrender.campaign import parallel
 
-        split = parallel.validate(manifest)
+        split = parallel.validate(manifest, workers)
         if split is not None:
             result, expansion = split
             result.close(expansion)
