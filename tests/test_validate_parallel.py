@@ -98,7 +98,7 @@ def test_invalid_rows_are_reported_in_row_order_with_the_same_sentences(campaign
             cells[5] = "not a url" if i % 2 else ""
             cells[2] = ""
 
-    valid, invalid, _, problems = both(campaign(MANIFEST, people(400, fault)))
+    _, invalid, _, problems = both(campaign(MANIFEST, people(400, fault)))
     assert invalid > 50 and problems
     lines = [int(p.split(" line ")[1].split(")")[0]) for p in problems]
     assert lines == sorted(lines)
