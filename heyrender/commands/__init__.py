@@ -23,6 +23,7 @@ from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
 from heyrender.run.reconcile import RunOptions
 from heyrender.state.store import State
+from heyrender.terminal import OutputSettings
 
 
 def validate(path: str, as_json: bool) -> int:
@@ -83,7 +84,7 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     return 0
 
 
-def apply(path: str, **options: Any) -> int:
+def apply(path: str, output: OutputSettings, **options: Any) -> int:
     manifest = manifests.load(path)
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
@@ -93,7 +94,7 @@ def apply(path: str, **options: Any) -> int:
         timeout=options.pop("timeout"),
         settle_grace=options.pop("settle_grace"),
     )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
@@ -102,6 +103,7 @@ def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
+def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
     manifest = manifests.load(path)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
