@@ -72,6 +72,7 @@ def download(
     todo = [e for e in done if not (folder / names[e.key]).exists()]
     present = len(done) - len(todo)
     info(f"{len(done):,} completed videos, {present:,} already in {folder}")
+    created = bool(todo) and not folder.exists()
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
@@ -96,7 +97,11 @@ def download(
             await asyncio.gather(*(one(i, e) for i, e in enumerate(todo, 1)))
 
     if todo:
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            if created and not any(folder.iterdir()):
+                folder.rmdir()  # leave no empty folder behind when every download failed
     saved = len(todo) - len(failures)
     echo(f"Saved {saved:,} videos to {folder}; {present:,} were already there.")
     if failures:

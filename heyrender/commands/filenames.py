@@ -49,6 +49,8 @@ def file_name(key: str) -> str:
     if is_plain(key):
         return key + SUFFIX
     cleaned = UNSAFE.sub("_", key).lstrip(".")[:MAX_STEM] or "row"
+    if cleaned.split(".", 1)[0].lower() in WINDOWS_DEVICES:  # CON.txt-1a2b3c4d is CON too
+        cleaned = f"_{cleaned}"
     return f"{cleaned}-{key_hash(key)}{SUFFIX}"
 
 
