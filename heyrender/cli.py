@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from heyrender import __version__, commands
-from heyrender.clihelp import Example, Group
+from heyrender.cligroup import Example, Group
 from heyrender.errors import HeyrenderError, os_error_sentence
 from heyrender.terminal import OutputSettings
 
@@ -103,7 +103,7 @@ def main(ctx: click.Context, quiet: bool, no_color: bool) -> None:
     it in the lockfile beside the manifest (outreach.yaml -> outreach.lock); commit the
     lockfile with the manifest and the CSV.
 
-    Global options go before the command: heyrender --quiet apply m.yaml
+    The global options may go before or after the command.
     """
     ctx.obj = OutputSettings.from_options(quiet=quiet, no_color=no_color)
 
@@ -174,15 +174,18 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
 @click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
 @click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
-@click.option("--quiet", is_flag=True, help="No line per request.")
+@click.option("--quiet", is_flag=True, help="No line per request (also: heyrender --quiet).")
+@pass_output
 @reports_errors
-def emulator(host: str, port: int, **options: Any) -> None:
+def emulator(output: OutputSettings, /, host: str, port: int, **options: Any) -> None:
     """Run a HeyGen-compatible API server on loopback.
 
     It checks bodies with the same schema as validate, renders videos in a few seconds and
     serves real MP4 files from expiring URLs. It runs until Ctrl-C.
     """
     from heyrender.emulator.server import Options, run
+
+    options["quiet"] = options["quiet"] or output.quiet
 
     run(Options(**options), host, port)
 

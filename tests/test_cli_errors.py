@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from heyrender.cli import main, reports_errors
+from heyrender.cligroup import hoist_global_flags
 from heyrender.commands.progress import Progress
 from heyrender.terminal import OutputSettings
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
@@ -130,3 +131,28 @@ def test_quiet_apply_prints_only_the_summary(start_emulator, tmp_path) -> None:
         "Done: 2 completed, 0 failed, 0 in progress, 0 uncertain, 0 still to create.\n"
     )
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "parsed"),
+    [
+        (["apply", "m.yaml", "--quiet"], ["--quiet", "apply", "m.yaml"]),
+        (["-q", "apply", "m.yaml", "--no-color"], ["--no-color", "-q", "apply", "m.yaml"]),
+        (["emulator", "--quiet"], ["emulator", "--quiet"]),  # the emulator's own --quiet
+        (["render", "m.yaml", "--row", "--quiet"], ["render", "m.yaml", "--row", "--quiet"]),
+        (["validate", "--", "--quiet"], ["validate", "--", "--quiet"]),
+        (["nosuchcommand", "--quiet"], ["nosuchcommand", "--quiet"]),
+        (["--help"], ["--help"]),
+    ],
+)
+def test_global_flags_may_follow_the_command(args: list[str], parsed: list[str]) -> None:
+    assert hoist_global_flags(main, args) == parsed
+
+
+def test_quiet_after_the_command_works_end_to_end(campaign, cli, monkeypatch) -> None:
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    result = cli("download", campaign(), "--quiet", "--no-color")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "No completed videos in m.lock yet; nothing to download.\n",
+    )

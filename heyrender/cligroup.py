@@ -1,5 +1,6 @@
-"""`--help` as a newcomer needs it: examples per command (in the style of gh and kubectl),
-and for the whole tool the environment variables, exit codes and files it writes."""
+"""heyrender's click group as a newcomer meets it: help with examples per command (in the
+style of gh and kubectl), the environment variables, exit codes and files; and the global
+flags accepted after the command too (`heyrender apply m.yaml --quiet`)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,36 @@ def write_examples(formatter: click.HelpFormatter, examples: Sequence[Example]) 
             formatter.write(f"{indent}$ {example.command}\n")
 
 
+GLOBAL_FLAGS = frozenset({"--quiet", "-q", "--no-color"})
+
+
+def hoist_global_flags(group: click.Group, args: list[str]) -> list[str]:
+    """Moves a global flag written after the command to before it, unless the command has
+    an option of that name, the word is an option's value, or it follows `--`."""
+    name_at = next((i for i, word in enumerate(args) if not word.startswith("-")), None)
+    command = group.commands.get(args[name_at]) if name_at is not None else None
+    if command is None or name_at is None:
+        return args
+    own: set[str] = set()
+    takes_value: set[str] = set()
+    for param in command.params:
+        own.update(param.opts, param.secondary_opts)
+        if isinstance(param, click.Option) and not param.is_flag and not param.count:
+            takes_value.update(param.opts)
+    moved: list[str] = []
+    kept = args[: name_at + 1]
+    rest = args[name_at + 1 :]
+    for at, word in enumerate(rest):
+        if word == "--":
+            kept += rest[at:]
+            break
+        if word in GLOBAL_FLAGS and word not in own and kept[-1] not in takes_value:
+            moved.append(word)
+        else:
+            kept.append(word)
+    return moved + kept
+
+
 class Command(click.Command):
     """A command whose help ends with examples."""
 
@@ -74,6 +105,9 @@ class Group(click.Group):
     def __init__(self, *args: Any, examples: Sequence[Example] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.examples = tuple(examples)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_flags(self, args))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands, key=lambda name: name in LISTED_LAST)
