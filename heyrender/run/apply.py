@@ -25,6 +25,7 @@ from heyrender.state.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
 from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
+from heyrender.versions import ApiVersion
 
 EXIT_OK, EXIT_FAILED, EXIT_IN_PROGRESS, EXIT_INTERRUPTED = 0, 1, 3, 130
 
@@ -190,7 +191,8 @@ def reconcile(
         return finish(plan, state, campaign, None, options.run, echo)
     if keys and not options.yes:
         approve(len(keys), echo)
-    submissions = (Submission(row, body) for row, body in campaign.bodies(keys))
+    # the client speaks v2 until the v3 adapter lands; then pass the provider's API here
+    submissions = (Submission(row, body) for row, body in campaign.bodies(keys, ApiVersion.V2))
     info(f"Submitting {len(keys):,} videos, following {len(following):,} already rendering.")
     total = len(keys) + len(following)
     report = run_reconciler(state, settings, options.run, submissions, total, output)
