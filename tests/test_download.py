@@ -182,3 +182,32 @@ def test_tricky_keys_download_to_one_file_each(start_emulator, tmp_path) -> None
     assert again.stdout.endswith(
         f"Saved 0 videos to {tmp_path / 'drill-videos'}; 6 were already there.\n"
     )
+
+
+def test_a_full_disk_stops_download_with_one_error_and_no_partial_file(
+    campaign, cli, monkeypatch, tmp_path
+) -> None:
+    import errno
+
+    from heyrender.api import client
+
+    async def status(self, video_id: str) -> VideoStatus:
+        return VideoStatus(video_id=video_id, status="completed", video_url="http://x/v.mp4")
+
+    async def fill_disk(self, url: str, target: Path) -> int:
+        target.write_bytes(b"half a video")
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    monkeypatch.setattr(client.HeyGenClient, "video_status", status)
+    monkeypatch.setattr(client.HeyGenClient, "download", fill_disk)
+    manifest = campaign()
+    write_completed(manifest, "dana@acme.io")
+    out = tmp_path / "videos"
+    result = cli("download", manifest, "--out", out)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {out / '.dana@acme.io.mp4.part'}: No space left on device\n"
+        "Hint: free some disk space, then run the command again\n"
+    )
+    assert not out.exists()
