@@ -35,7 +35,8 @@ class OutputSettings:
         return ignore if self.quiet else echo
 
     def console(self, file: TextIO) -> Console:
-        return Console(file=file, no_color=not self.color, highlight=self.color)
+        """rich's Console for file; with colour on, rich still checks NO_COLOR itself."""
+        return Console(file=file, no_color=True if not self.color else None, highlight=self.color)
 
 
 DEFAULT_OUTPUT = OutputSettings()

@@ -112,6 +112,11 @@ def test_the_live_display_console_respects_no_color() -> None:
     assert progress.console.no_color is False
 
 
+def test_a_default_live_display_still_honours_no_color(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Progress(Counter, 1, io.StringIO()).console.no_color is True
+
+
 def test_quiet_progress_prints_no_event_lines() -> None:
     stream = io.StringIO()
     with Progress(Counter, 1, stream, output=OutputSettings(quiet=True)) as progress:
