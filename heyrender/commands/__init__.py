@@ -12,6 +12,7 @@ from heyrender.errors import HeyrenderError
 
 if TYPE_CHECKING:
     from heyrender.campaign.manifest import Manifest
+    from heyrender.terminal import OutputSettings
 
 # Each command imports what only it needs (the HTTP client, rich, the state store) when it
 # runs, so `heyrender --help` and `heyrender validate` start quickly.
@@ -94,7 +95,7 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     return 0
 
 
-def apply(path: str, **options: Any) -> int:
+def apply(path: str, output: OutputSettings, **options: Any) -> int:
     from heyrender.api.client import Settings
     from heyrender.run.apply import ApplyOptions
     from heyrender.run.apply import apply as apply_manifest
@@ -109,7 +110,7 @@ def apply(path: str, **options: Any) -> int:
         timeout=options.pop("timeout"),
         settle_grace=options.pop("settle_grace"),
     )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
@@ -121,9 +122,10 @@ def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
+def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.save_videos import download as download_videos
 
     manifest = load_manifest(path)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
