@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from heyrender.api.client import Settings
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign.expand import Expansion
-from heyrender.campaign.rows import Campaign
-from heyrender.campaign.validate import RowProblem, checked_rows
-from heyrender.campaign.validate import validate as validate_manifest
-from heyrender.commands import output
-from heyrender.commands.apply import apply as apply
-from heyrender.commands.download import download as download_videos
-from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.run.plan import diff
-from heyrender.state.store import State
+
+if TYPE_CHECKING:
+    from heyrender.campaign.manifest import Manifest
+    from heyrender.run.options import ApplyOptions
+    from heyrender.terminal import OutputSettings
+
+# Each command imports what only it needs (the HTTP client, rich, the state store) when it
+# runs, so `heyrender --help` and `heyrender validate` start quickly.
+
+
+def load_manifest(path: str) -> Manifest:
+    from heyrender.campaign import manifest
+
+    return manifest.load(path)
 
 
 def validate(path: str, as_json: bool) -> int:
-    result = validate_manifest(manifests.load(path))
+    from heyrender.campaign.validate import validate as validate_manifest
+    from heyrender.commands import output
+
+    result = validate_manifest(load_manifest(path))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -33,7 +39,11 @@ def validate(path: str, as_json: bool) -> int:
 
 
 def render(path: str, row_key: str | None, fmt: str) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.expand import Expansion
+    from heyrender.campaign.validate import RowProblem, checked_rows
+    from heyrender.commands import output
+
+    manifest = load_manifest(path)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
@@ -44,10 +54,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        if row.body is None:
-            continue
+        body = row.request_body
+        if body is None or row.problems:
+            continue  # an invalid row is never sent, so it has no body to show
         if fmt == "json":
-            click.echo(output.body_json(row.body, pretty=row_key is not None))
+            click.echo(output.body_json(body, pretty=row_key is not None))
         else:
             click.echo(output.body_yaml(row, csv_name), nl=False)
     expansion.check_keys()
@@ -64,7 +75,12 @@ def echo(line: str) -> None:
 
 
 def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.rows import Campaign
+    from heyrender.commands import output
+    from heyrender.run.plan import diff
+    from heyrender.state.store import State
+
+    manifest = load_manifest(path)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
@@ -80,12 +96,25 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     return 0
 
 
+def apply(path: str, options: ApplyOptions, api_base: str | None, output: OutputSettings) -> int:
+    from heyrender.commands.apply_screen import apply as apply_at_screen
+
+    return apply_at_screen(path, options, api_base, output)
+
+
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+    from heyrender.api.client import Settings
+    from heyrender.commands.show_status import status as show_status
+
+    manifest = load_manifest(path)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
-    manifest = manifests.load(path)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
+    from heyrender.api.client import Settings
+    from heyrender.commands.save_videos import download as download_videos
+
+    manifest = load_manifest(path)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)

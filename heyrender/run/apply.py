@@ -31,16 +31,15 @@ from heyrender.state.lockfile import Entry, parse_iso
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
 from heyrender.status import Status
-from heyrender.versions import DEFAULT_API, ApiVersion
+from heyrender.versions import ApiVersion
 
 REPLAY_MARGIN = 3600.0  # an intent this close to the end of HeyGen's key window is settled
 SHOWN_KEYS = 5
 
 
 def api_of(manifest: Manifest) -> ApiVersion:
-    """The manifest's `api:`; a Manifest from before that key existed built v2 bodies."""
-    api = getattr(manifest, "api", ApiVersion.V2)
-    return api if isinstance(api, ApiVersion) else DEFAULT_API
+    """The manifest's `api:` (v3 unless it says v2)."""
+    return manifest.api
 
 
 def selected(plan: Plan, options: ApplyOptions) -> list[str]:
@@ -155,7 +154,7 @@ class Session:
         ]
         if unsettled:
             how = "title" if provider.idempotent else "title, listing the account's videos"
-            self.reporter.say(
+            self.reporter.info(
                 f"Settling {len(unsettled):,} create(s) whose answers were lost, by {how}."
             )
             await settle(provider, self.state, unsettled, grace=self.options.run.settle_grace)
@@ -168,17 +167,17 @@ class Session:
         held = self.held_back(plan, keys)
         if not keys and not following and not resume:
             if not held:
-                self.reporter.say("Nothing to submit.")
+                self.reporter.info("Nothing to submit.")
             return self.finish(provider, None)
         if keys and not self.options.yes:
             self.without_signals(lambda: self.reporter.approve(len(keys)))
         self.resumed = sorted(resume_keys)
         if resume:
-            self.reporter.say(
+            self.reporter.info(
                 f"Resending {len(resume):,} interrupted create(s) with their recorded "
                 "idempotency keys; HeyGen answers with the video each one made, if it did."
             )
-        self.reporter.say(
+        self.reporter.info(
             f"Submitting {len(keys):,} videos, following {len(following):,} already rendering."
         )
         identity = campaign_identity(self.manifest.path, self.manifest.name)
@@ -301,7 +300,7 @@ def apply(
     lock = StateLock(manifest.lockfile_path, manifest.path.name)
     with lock:
         if lock.taken_over:
-            reporter.say(
+            reporter.info(
                 f"Took over the state lock left by {lock.taken_over}, which is no longer running."
             )
         state = State.load(manifest.lockfile_path, manifest.path.name)

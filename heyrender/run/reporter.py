@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 class Reporter(Protocol):
     def say(self, line: str) -> None:
-        """One line of the run's story (plan, summary, hints)."""
+        """A line the user must see (problems, what was left undone, the summary)."""
+
+    def info(self, line: str) -> None:
+        """A line of the run's story (what it does next); --quiet drops it."""
 
     def show_plan(self, plan: Plan, title: str) -> None:
         """The plan, before anything is submitted."""

@@ -18,6 +18,7 @@ from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.options import ApplyOptions
 from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan
+from heyrender.terminal import OutputSettings
 
 
 def stdin_is_terminal() -> bool:
@@ -27,15 +28,20 @@ def stdin_is_terminal() -> bool:
 class ScreenReporter:
     """Lines on stdout, a live panel on a terminal, the approval prompt on stdin."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: OutputSettings) -> None:
+        self.settings = settings
         self.progress: Progress | None = None
 
     def say(self, line: str) -> None:
         click.echo(line)
 
+    def info(self, line: str) -> None:
+        if not self.settings.quiet:
+            click.echo(line)
+
     def show_plan(self, plan: Plan, title: str) -> None:
         for line in output.plan_text(plan, title):
-            click.echo(line)
+            self.info(line)
 
     def event(self, key: str, what: str) -> None:
         if self.progress is not None:
@@ -56,15 +62,15 @@ class ScreenReporter:
     def watching(
         self, counts: Callable[[], Counter[str]], total: int, done_before: int
     ) -> AbstractContextManager[object]:
-        self.progress = Progress(counts, total)
+        self.progress = Progress(counts, total, output=self.settings)
         return self.progress
 
 
-def apply(path: str, options: ApplyOptions, api_base: str | None) -> int:
+def apply(path: str, options: ApplyOptions, api_base: str | None, screen: OutputSettings) -> int:
     manifest = manifests.load(path)
     settings = Settings.from_env(api_base)
     try:
-        return apply_manifest(manifest, settings, options, ScreenReporter()).exit_code
+        return apply_manifest(manifest, settings, options, ScreenReporter(screen)).exit_code
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted. To continue: heyrender apply {manifest.path}", err=True)
         return Outcome.INTERRUPTED.exit_code
