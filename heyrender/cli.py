@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -64,28 +65,112 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
     sys.exit(commands.render(manifest, row_key, fmt))
 
 
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def finite(low: float, high: float | None = None, *, above: bool = False) -> Finite:
+    return Finite(min=low, max=high, min_open=above)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
-@click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
-@click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
-@click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--render-seconds",
+    type=finite(0),
+    default=3.0,
+    show_default=True,
+    help="How long a render takes.",
+)
+@click.option(
+    "--fail-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of videos that fail.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Unfinished videos allowed.",
+)
 @click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
 @click.option(
-    "--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives."
+    "--url-ttl",
+    type=finite(0, above=True),
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a file URL lives.",
 )
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
-@click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
-@click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
+@click.option(
+    "--fault-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests that fail.",
+)
+@click.option(
+    "--slow-seconds",
+    type=finite(0),
+    default=120.0,
+    show_default=True,
+    help="Delay of a 'slow' fault.",
+)
+@click.option(
+    "--credits", type=click.IntRange(min=0), default=None, help="Videos the account can pay for."
+)
+@click.option(
+    "--balance-usd",
+    type=finite(0),
+    default=1_000_000.0,
+    show_default=True,
+    help="The wallet's USD balance; each rendered second draws it down.",
+)
+@click.option(
+    "--billing-type",
+    type=click.Choice(["wallet", "subscription", "usage_based"]),
+    default="wallet",
+    show_default=True,
+    help="The account shape GET /v3/users/me answers with.",
+)
+@click.option(
+    "--idempotency-ttl",
+    type=finite(0, above=True),
+    default=24 * 3600.0,
+    show_default=True,
+    help="Seconds an Idempotency-Key replays its first answer.",
+)
+@click.option(
+    "--retry-after",
+    type=finite(0),
+    default=1.0,
+    show_default=True,
+    help="Retry-After sent with a 429.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
 @click.option("--quiet", is_flag=True, help="No line per request.")
 @reports_errors
-def emulator(host: str, port: int, **options: Any) -> None:
+def emulator(host: str, port: int, billing_type: str, **options: Any) -> None:
     """Run the HeyGen-compatible API emulator until Ctrl-C."""
+    from heyrender.emulator.billing import BillingType
     from heyrender.emulator.server import Options, run
 
-    run(Options(**options), host, port)
+    run(Options(billing_type=BillingType(billing_type), **options), host, port)
 
 
 API_BASE = click.option(
