@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from heyrender import __version__, commands
+from heyrender.emulator.faults import CREATE_FAULTS
 from heyrender.errors import HeyrenderError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +126,14 @@ def finite(low: float, high: float | None = None, *, above: bool = False) -> Fin
     help="Share of requests that fail.",
 )
 @click.option(
+    "--fault-kinds",
+    type=click.Choice(
+        ["500", "502", "503", "slow", "drop", "created-then-drop", "created-then-502"]
+    ),
+    multiple=True,
+    help="Inject only these kinds of fault (repeatable; default: all).",
+)
+@click.option(
     "--slow-seconds",
     type=finite(0),
     default=120.0,
@@ -165,12 +174,15 @@ def finite(low: float, high: float | None = None, *, above: bool = False) -> Fin
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
 @click.option("--quiet", is_flag=True, help="No line per request.")
 @reports_errors
-def emulator(host: str, port: int, billing_type: str, **options: Any) -> None:
+def emulator(
+    host: str, port: int, billing_type: str, fault_kinds: tuple[str, ...], **options: Any
+) -> None:
     """Run the HeyGen-compatible API emulator until Ctrl-C."""
     from heyrender.emulator.billing import BillingType
     from heyrender.emulator.server import Options, run
 
-    run(Options(billing_type=BillingType(billing_type), **options), host, port)
+    kinds = fault_kinds or CREATE_FAULTS
+    run(Options(billing_type=BillingType(billing_type), fault_kinds=kinds, **options), host, port)
 
 
 API_BASE = click.option(

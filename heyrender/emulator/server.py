@@ -21,7 +21,7 @@ from heyrender.campaign.schema import RequestValidator
 from heyrender.emulator import paging
 from heyrender.emulator.assets import AssetStore
 from heyrender.emulator.billing import DEFAULT_BALANCE_USD, BillingType, Wallet
-from heyrender.emulator.faults import CREATE_FAULTS, READ_FAULTS, drop
+from heyrender.emulator.faults import CREATE_FAULTS, READ_FAULTS
 from heyrender.emulator.files import KINDS, Signer
 from heyrender.emulator.idempotency import (
     DEFAULT_TTL,
@@ -58,6 +58,14 @@ class Options:
     balance_usd: float = DEFAULT_BALANCE_USD
     billing_type: BillingType = BillingType.WALLET
     idempotency_ttl: float = DEFAULT_TTL
+    fault_kinds: tuple[str, ...] = CREATE_FAULTS
+
+
+async def drop(request: web.Request) -> web.StreamResponse:
+    """Closes the connection without an answer."""
+    if request.transport is not None:
+        request.transport.close()
+    raise asyncio.CancelledError
 
 
 def speaks_v3(request: web.Request) -> bool:
@@ -169,9 +177,12 @@ class Emulator:
         return await handler(request)
 
     def pick_fault(self, request: web.Request, kinds: tuple[str, ...]) -> str | None:
-        if self.options.fault_rate <= 0 or self.faults.random() >= self.options.fault_rate:
+        allowed = [kind for kind in kinds if kind in self.options.fault_kinds]
+        if not allowed or self.options.fault_rate <= 0:
             return None
-        kind = self.faults.choice(kinds)
+        if self.faults.random() >= self.options.fault_rate:
+            return None
+        kind = self.faults.choice(allowed)
         self.fault_counts[kind] += 1
         request["fault"] = kind
         return kind

@@ -62,6 +62,12 @@ def avatar_kind(body: dict[str, Any], api: ApiVersion) -> str:
     return "image" if ("image_url" in body or "image_asset_id" in body) else "avatar"
 
 
+def burns_captions(body: dict[str, Any]) -> bool:
+    """A sidecar subtitle file always comes back; a caption style also burns them in."""
+    caption = body.get("caption")
+    return isinstance(caption, dict) and bool(caption.get("style"))
+
+
 def spoken_seconds(body: dict[str, Any]) -> float:
     words = len(str(body.get("script", "")).split())
     return round(max(words / WORDS_PER_SECOND, 1.0), 2)
@@ -128,7 +134,7 @@ class Account:
             seq=len(self.oldest_first),
             api=api,
             output_format=str(body.get("output_format", "mp4")),
-            captioned=bool(body.get("caption")),
+            captioned=burns_captions(body),
             cost_usd=0.0 if failure else cost,
         )
         if not failure:
