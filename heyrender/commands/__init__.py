@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from heyrender.api.client import Settings
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign.expand import Expansion
-from heyrender.campaign.rows import Campaign
-from heyrender.campaign.validate import RowProblem, checked_rows
-from heyrender.campaign.validate import validate as validate_manifest
-from heyrender.commands import output
-from heyrender.commands.download import download as download_videos
-from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.run.apply import ApplyOptions
-from heyrender.run.apply import apply as apply_manifest
-from heyrender.run.plan import diff
-from heyrender.run.reconcile import RunOptions
-from heyrender.state.store import State
+
+if TYPE_CHECKING:
+    from heyrender.campaign.manifest import Manifest
+    from heyrender.terminal import OutputSettings
+
+# Each command imports what only it needs (the HTTP client, rich, the state store) when it
+# runs, so `heyrender --help` and `heyrender validate` start quickly.
+
+
+def load_manifest(path: str) -> Manifest:
+    from heyrender.campaign import manifest
+
+    return manifest.load(path)
 
 
 def validate(path: str, as_json: bool) -> int:
-    result = validate_manifest(manifests.load(path))
+    from heyrender.campaign.validate import validate as validate_manifest
+    from heyrender.commands import output
+
+    result = validate_manifest(load_manifest(path))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -36,7 +38,11 @@ def validate(path: str, as_json: bool) -> int:
 
 
 def render(path: str, row_key: str | None, fmt: str) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.expand import Expansion
+    from heyrender.campaign.validate import RowProblem, checked_rows
+    from heyrender.commands import output
+
+    manifest = load_manifest(path)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
@@ -47,10 +53,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        if row.body is None:
-            continue
+        body = row.request_body
+        if body is None or row.problems:
+            continue  # an invalid row is never sent, so it has no body to show
         if fmt == "json":
-            click.echo(output.body_json(row.body, pretty=row_key is not None))
+            click.echo(output.body_json(body, pretty=row_key is not None))
         else:
             click.echo(output.body_yaml(row, csv_name), nl=False)
     expansion.check_keys()
@@ -67,7 +74,12 @@ def echo(line: str) -> None:
 
 
 def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.rows import Campaign
+    from heyrender.commands import output
+    from heyrender.run.plan import diff
+    from heyrender.state.store import State
+
+    manifest = load_manifest(path)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
@@ -83,8 +95,13 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     return 0
 
 
-def apply(path: str, **options: Any) -> int:
-    manifest = manifests.load(path)
+def apply(path: str, output: OutputSettings, **options: Any) -> int:
+    from heyrender.api.client import Settings
+    from heyrender.run.apply import ApplyOptions
+    from heyrender.run.apply import apply as apply_manifest
+    from heyrender.run.reconcile import RunOptions
+
+    manifest = load_manifest(path)
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
         concurrency=options.pop("concurrency"),
@@ -93,15 +110,22 @@ def apply(path: str, **options: Any) -> int:
         timeout=options.pop("timeout"),
         settle_grace=options.pop("settle_grace"),
     )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+    from heyrender.api.client import Settings
+    from heyrender.commands.show_status import status as show_status
+
+    manifest = load_manifest(path)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
-    manifest = manifests.load(path)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
+    from heyrender.api.client import Settings
+    from heyrender.commands.save_videos import download as download_videos
+
+    manifest = load_manifest(path)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
