@@ -244,7 +244,8 @@ class Session:
         rendering, to_create = len(plan["in_progress"]), len(plan["create"])
         self.reporter.say(
             f"Done: {statuses[Status.COMPLETED]:,} completed, {statuses[Status.FAILED]:,} failed, "
-            f"{statuses[Status.MISSING]:,} missing, {rendering:,} in progress, "
+            + (f"{statuses[Status.MISSING]:,} missing, " if statuses[Status.MISSING] else "")
+            + f"{rendering:,} in progress, "
             f"{len(plan['uncertain']):,} uncertain, {to_create:,} still to create."
         )
         resume = f"heyrender apply {self.manifest.path}"

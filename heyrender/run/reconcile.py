@@ -177,7 +177,7 @@ class Reconciler:
         """Waits until every followed video has finished, or the deadline."""
         if self.options.no_wait:
             return
-        while self.in_flight and self.report.fatal is None:
+        while self.in_flight and self.report.fatal is None and not self.report.interrupted:
             if self.past(deadline):
                 return
             left = deadline - time.monotonic() if deadline is not None else None
