@@ -115,10 +115,13 @@ class Reconciler:
             task.cancel()
 
     def fail(self, error: ApiError, hint: str | None = None) -> None:
+        """Stops the run. Creates already sent finish on their own (a refused key or an
+        unreachable API answers at once), so each records what became of it."""
         self.report.fatal = self.report.fatal or error
         self.report.hint = self.report.hint or hint
         self.stop_submitting(str(error))
-        self.cancel_all()
+        if self.poller is not None:
+            self.poller.cancel()
 
     def interrupt(self) -> None:
         """Ctrl-C or SIGTERM: no new creates; what is in flight stays recorded for the next run."""
