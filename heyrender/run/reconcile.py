@@ -33,6 +33,7 @@ from heyrender.errors import (
     RateLimited,
     TransientError,
 )
+from heyrender.run.commit import GroupCommit
 from heyrender.run.idempotency import idempotency_key, next_attempt
 from heyrender.run.options import RunOptions
 from heyrender.run.reporter import Reporter
@@ -89,6 +90,7 @@ class Reconciler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.poller: asyncio.Task[None] | None = None
         self.report = RunReport()
+        self.commit = GroupCommit(state)
 
     # bookkeeping ---------------------------------------------------------
 
@@ -222,8 +224,9 @@ class Reconciler:
         row = item.row
         previous = self.state.entries.get(row.key)
         intent = self.intent(item, previous)
-        self.state.record(intent, durable=True)
+        self.state.record(intent)
         try:
+            await self.commit.wait()  # the intent is on disk before the POST
             video_id = await self.provider.create(item.body, intent.idempotency_key)
         except RateLimited as exc:
             self.restore(previous, intent)
@@ -260,7 +263,8 @@ class Reconciler:
         else:
             self.unreachable = 0
             entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
-            self.state.record(entry, durable=True)
+            self.state.record(entry)
+            self.commit.soon()
             self.reporter.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
         finally:  # a lost v2 create holds its slot until settle_one has looked for it
@@ -353,10 +357,13 @@ class Reconciler:
             self.unfollow(video_id)
             return
         if video.status is Status.MISSING:
-            self.state.record(missing(entry), durable=True)
+            self.state.record(missing(entry))
+            self.commit.soon()
             self.reporter.event(key, f"missing: HeyGen no longer knows {video_id}")
         elif video.status != entry.status:
-            self.state.record(observed(entry, video), durable=video.finished)
+            self.state.record(observed(entry, video))
+            if video.finished:
+                self.commit.soon()
             self.reporter.event(key, str(video.status))
         if video.finished:
             self.unfollow(video_id)

@@ -174,6 +174,11 @@ class AppendOnly:
         if durable:
             os.fsync(self._fd)
 
+    def duplicate(self) -> int:
+        """A second descriptor for the file, which the caller closes (to fsync elsewhere)."""
+        assert self._fd is not None
+        return os.dup(self._fd)
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

@@ -98,6 +98,11 @@ class State:
         if self._records >= due or time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.checkpoint()
 
+    def journal_descriptor(self) -> int | None:
+        """A duplicate descriptor of the open journal for a group commit off the event loop
+        (run/commit.py), or None when no record waits for one; the caller closes it."""
+        return self._journal.duplicate() if self._journal is not None else None
+
     def close(self) -> None:
         """Closes the journal without folding it in: what a crash leaves, minus the crash."""
         if self._journal is not None:
