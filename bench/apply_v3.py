@@ -1,7 +1,7 @@
 """Apply on v3 at scale: 2,000 rows, 100 render slots, 1 s renders, ideal 20 s.
 
 Starts the emulator with --render-seconds 1 --max-concurrent 100 --quiet, then runs a whole
-`heyrender -q apply --yes --concurrency 100 --poll-interval 0.25` process on a generated
+`heyrender -q apply --yes --concurrency 100 --poll-interval 0.15` process on a generated
 campaign. Reports wall time against the ideal, HTTP requests per video (the emulator's own
 count: creates, bulk status calls, anything else), and the apply process's CPU (user+sys,
 from wait4) per completed video.
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--slots", type=int, default=100)
     parser.add_argument("--render-seconds", type=float, default=1.0)
-    parser.add_argument("--poll-interval", type=float, default=0.25)
+    parser.add_argument("--poll-interval", type=float, default=0.15)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     ideal = math.ceil(args.rows / args.slots) * args.render_seconds

@@ -70,7 +70,7 @@ class Settings:
     rate_limit_cap: float = 60.0
     in_progress_pause: float = 1.0  # after a 409 request_in_progress, before the same key again
     in_progress_attempts: int = 60
-    max_connections: int = 100
+    max_connections: int = 10
 
     @classmethod
     def from_env(cls, api_base: str | None = None, **overrides: Any) -> Settings:
@@ -131,6 +131,11 @@ class HeyGenClient:
             follow_redirects=False,
         )
 
+        # httpcore matches every queued request against every pooled connection each time
+        # one frees (O(queued x pool) per request): queue here instead, at most one request
+        # per connection in httpcore's hands.
+        self._gate = asyncio.Semaphore(settings.max_connections)
+
     def __repr__(self) -> str:
         return f"HeyGenClient({self.settings.base_url!r})"
 
@@ -164,12 +169,13 @@ class HeyGenClient:
         while True:
             self.requests += 1
             try:
-                response = await self._http.post(
-                    path,
-                    json=body,
-                    headers=headers,
-                    timeout=self._timeout(self.settings.create_timeout),
-                )
+                async with self._gate:
+                    response = await self._http.post(
+                        path,
+                        json=body,
+                        headers=headers,
+                        timeout=self._timeout(self.settings.create_timeout),
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never left this machine: safe to try again
                 connects = await self._connect_pause_or_raise(connects, exc)
@@ -214,7 +220,8 @@ class HeyGenClient:
         while True:
             self.requests += 1
             try:
-                response = await self._http.request(method, path, **kwargs)
+                async with self._gate:
+                    response = await self._http.request(method, path, **kwargs)
                 return self._payload(response, creating=False)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 connects = await self._connect_pause_or_raise(connects, exc)
