@@ -263,8 +263,7 @@ class Reconciler:
         else:
             self.unreachable = 0
             entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
-            self.state.record(entry)
-            self.commit.soon()
+            self.state.record(entry)  # on disk with the next intent's commit, or at the end
             self.reporter.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
         finally:  # a lost v2 create holds its slot until settle_one has looked for it
