@@ -114,7 +114,7 @@ def test_nothing_completed_creates_no_folder(campaign, cli, monkeypatch, tmp_pat
 def test_an_unreachable_file_server_fails_each_video_in_one_line(
     campaign, cli, monkeypatch, tmp_path
 ) -> None:
-    from heyrender.api import client
+    from heyrender.api import v3
     from heyrender.commands import save_videos as download
 
     async def status(self, video_id: str) -> VideoStatus:
@@ -122,7 +122,7 @@ def test_an_unreachable_file_server_fails_each_video_in_one_line(
         return VideoStatus(video_id=video_id, status="completed", video_url=url)
 
     monkeypatch.setenv("HEYGEN_API_KEY", "k")
-    monkeypatch.setattr(client.HeyGenClient, "video_status", status)
+    monkeypatch.setattr(v3.V3Provider, "video", status)
     monkeypatch.setattr(download, "RETRY_PAUSE", 0.0)
     manifest = campaign()
     write_completed(manifest, "dana@acme.io", "li@globex.com")
@@ -186,7 +186,7 @@ def test_a_full_disk_stops_download_with_one_error_and_no_partial_file(
 ) -> None:
     import errno
 
-    from heyrender.api import client
+    from heyrender.api import v3
 
     async def status(self, video_id: str) -> VideoStatus:
         return VideoStatus(video_id=video_id, status="completed", video_url="http://x/v.mp4")
@@ -196,8 +196,8 @@ def test_a_full_disk_stops_download_with_one_error_and_no_partial_file(
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
 
     monkeypatch.setenv("HEYGEN_API_KEY", "k")
-    monkeypatch.setattr(client.HeyGenClient, "video_status", status)
-    monkeypatch.setattr(client.HeyGenClient, "download", fill_disk)
+    monkeypatch.setattr(v3.V3Provider, "video", status)
+    monkeypatch.setattr(v3.V3Provider, "download", fill_disk)
     manifest = campaign()
     write_completed(manifest, "dana@acme.io")
     out = tmp_path / "videos"

@@ -377,3 +377,19 @@ def test_settle_guards_leave_the_row_uncertain(state, case, words) -> None:
     assert settled["k1"].status is Status.UNCERTAIN
     assert words in (settled["k1"].failure_message or "")
     assert not server.calls["POST /v3/videos"], "nothing is resent"
+
+
+def test_the_eta_counts_only_this_runs_work_and_is_never_negative() -> None:
+    from collections import Counter as Tally
+
+    from heyrender.commands.progress import Progress, eta_text
+
+    # a resumed run: 500 rows were completed by earlier runs, 3 are this run's work
+    progress = Progress(lambda: Tally({"completed": 500}), total=3)
+    progress.event("k0", "completed")
+    progress.event("k1", "completed")
+    assert progress.eta() is not None and progress.eta() >= 0
+    for key in ("k2", "k3", "k4"):
+        progress.event(key, "completed")
+    assert progress.eta() == 0
+    assert eta_text(-5.0) == "unknown"

@@ -17,7 +17,8 @@ DESCRIPTIONS = {
     "done": "done",
     "outdated": "outdated (request changed since it was rendered)",
     "orphaned": "orphaned (in the lockfile, gone from the CSV)",
-    "uncertain": "uncertain (a create whose answer was lost; settled before anything is resent)",
+    "uncertain": "uncertain (a create whose answer was lost: resent with its key on v3, "
+    "settled by title before anything is resent on v2)",
     "invalid": "invalid (breaks the request rules)",
 }
 
