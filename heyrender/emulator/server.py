@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from heyrender.campaign.schema import RequestValidator
-from heyrender.emulator import paging
+from heyrender.emulator import paging, uploads, v3
 from heyrender.emulator.assets import AssetStore
 from heyrender.emulator.billing import DEFAULT_BALANCE_USD, BillingType, Wallet
 from heyrender.emulator.faults import CREATE_FAULTS, READ_FAULTS
@@ -42,7 +42,7 @@ KEY_HEADER = "x-api-key"
 MAX_JSON_BYTES = 2**22
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     render_seconds: float = 3.0
     fail_rate: float = 0.0
@@ -102,8 +102,6 @@ class Emulator:
         self.validator = RequestValidator()
 
     def app(self) -> web.Application:
-        from heyrender.emulator import uploads, v3
-
         app = web.Application(
             middlewares=[self.log, self.errors, self.authenticate], client_max_size=MAX_JSON_BYTES
         )
