@@ -13,7 +13,17 @@ from heyrender import __version__, commands
 from heyrender.errors import HeyrenderError
 
 F = TypeVar("F", bound=Callable[..., Any])
-MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+OUTSIDE_CAMPAIGN = click.option(
+    "--allow-outside-campaign",
+    is_flag=True,
+    help="Let the manifest name files outside its campaign (its git repository or folder).",
+)
+
+
+def MANIFEST(command: F) -> F:
+    """The manifest argument, and the one flag that widens which files it may name."""
+    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+    return argument(OUTSIDE_CAMPAIGN(command))
 
 
 def reports_errors(command: F) -> F:
@@ -42,9 +52,9 @@ def main() -> None:
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
-def validate(manifest: str, as_json: bool) -> None:
+def validate(manifest: str, as_json: bool, allow_outside_campaign: bool) -> None:
     """Expand every row and check every request against the API's rules."""
-    sys.exit(commands.validate(manifest, as_json))
+    sys.exit(commands.validate(manifest, as_json, allow_outside_campaign))
 
 
 @main.command()
@@ -59,9 +69,9 @@ def validate(manifest: str, as_json: bool) -> None:
     help="yaml documents, or JSON (one body per line; indented with --row).",
 )
 @reports_errors
-def render(manifest: str, row_key: str | None, fmt: str) -> None:
+def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign: bool) -> None:
     """Print the request bodies exactly as they would be sent."""
-    sys.exit(commands.render(manifest, row_key, fmt))
+    sys.exit(commands.render(manifest, row_key, fmt, allow_outside_campaign))
 
 
 @main.command()
@@ -103,9 +113,15 @@ API_BASE = click.option(
     help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
 )
 @reports_errors
-def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
+def plan(
+    manifest: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    allow_outside_campaign: bool,
+) -> None:
     """Show what apply would submit, row by row, like terraform plan."""
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode))
+    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign))
 
 
 @main.command()
@@ -156,9 +172,11 @@ def apply(manifest: str, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors
-def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
+def status(
+    manifest: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside_campaign: bool
+) -> None:
     """Show each row's video and status from the lockfile."""
-    sys.exit(commands.status(manifest, refresh, as_json, api_base))
+    sys.exit(commands.status(manifest, refresh, as_json, api_base, allow_outside_campaign))
 
 
 @main.command()
@@ -168,6 +186,8 @@ def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) ->
 )
 @API_BASE
 @reports_errors
-def download(manifest: str, out: str | None, api_base: str | None) -> None:
+def download(
+    manifest: str, out: str | None, api_base: str | None, allow_outside_campaign: bool
+) -> None:
     """Save completed videos as <key>.mp4."""
-    sys.exit(commands.download(manifest, out, api_base))
+    sys.exit(commands.download(manifest, out, api_base, allow_outside_campaign))

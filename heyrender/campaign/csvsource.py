@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from heyrender.errors import CsvError
+from heyrender.campaign.paths import PathRefused, open_regular
+from heyrender.errors import CsvError, excerpt
 
 
 def first_undecodable(path: Path) -> tuple[int, int]:
     """The physical line and value of the first byte that is not UTF-8."""
-    with open(path, "rb") as raw:
+    with open_regular(path) as raw:
         for number, line in enumerate(raw, 1):
             try:
                 line.decode("utf-8")
@@ -33,7 +35,11 @@ class CsvSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
+        try:
+            raw = open_regular(path)
+        except PathRefused as exc:
+            raise CsvError(path, str(exc)) from None
+        self._file = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         self._reader = csv.reader(self._file, strict=True)
         try:
             self.header = self._read_header()
@@ -49,7 +55,9 @@ class CsvSource:
         seen: set[str] = set()
         for name in header:
             if name in seen:
-                raise CsvError(self.path, f"column {name!r} appears twice in the header", line=1)
+                raise CsvError(
+                    self.path, f"column {excerpt(name)} appears twice in the header", line=1
+                )
             seen.add(name)
         return header
 
@@ -66,7 +74,11 @@ class CsvSource:
                 line=line,
             ) from None
         except csv.Error as exc:
-            raise CsvError(self.path, f"malformed CSV: {exc}", line=self._reader.line_num) from None
+            raise CsvError(
+                self.path,
+                f"malformed CSV: {excerpt(str(exc), 120)[1:-1]}",
+                line=self._reader.line_num,
+            ) from None
 
     def __iter__(self) -> Iterator[Row]:
         header, width = self.header, len(self.header)

@@ -16,7 +16,7 @@ from heyrender.campaign.csvsource import CsvSource, Row
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, ManifestError
+from heyrender.errors import CsvError, ManifestError, excerpt
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
@@ -35,9 +35,9 @@ def to_number(text: str) -> int | float:
     try:
         number = float(text)
     except ValueError:
-        raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not a number") from None
+        raise CoercionError(f"{excerpt(text)} is not a number") from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise CoercionError(f"{text!r} is not a finite number")
+        raise CoercionError(f"{excerpt(text)} is not a finite number")
     return number
 
 
@@ -47,7 +47,7 @@ def to_boolean(text: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not true or false")
+    raise CoercionError(f"{excerpt(text)} is not true or false")
 
 
 COERCE: dict[str, Callable[[str], Any]] = {
@@ -71,6 +71,12 @@ class ExpandedRow:
     @property
     def request_hash(self) -> str:
         return request_hash(self.body or {})
+
+
+def columns_excerpt(header: list[str], shown: int = 8) -> str:
+    """A header for a message: the first few names, each short; never a file's contents."""
+    names = ", ".join(excerpt(name, 24)[1:-1] for name in header[:shown])
+    return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -241,7 +247,7 @@ class Expansion:
             if manifest.source.key not in source.header:
                 raise manifest.error(
                     f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
-                    f"(columns: {', '.join(source.header)})",
+                    f"(columns: {columns_excerpt(source.header)})",
                     "source",
                     "key",
                 )

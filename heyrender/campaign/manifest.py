@@ -12,7 +12,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import schema
-from heyrender.errors import ManifestError
+from heyrender.campaign.paths import Boundary, PathRefused
+from heyrender.errors import ManifestError, excerpt
 
 SUPPORTED_VERSION = 1
 Path_ = tuple[str | int, ...]
@@ -33,6 +34,12 @@ class Manifest:
     vars: dict[str, Any]
     video: dict[str, Any]
     lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
+    boundary: Boundary | None = None
+
+    @property
+    def campaign(self) -> Boundary:
+        """Where this manifest may read files from (see campaign/paths.py)."""
+        return self.boundary or Boundary.of_manifest(self.path)
 
     def line_of(self, *path: str | int) -> int | None:
         """1-based line of a field, or of its nearest enclosing field."""
@@ -98,17 +105,18 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise ManifestError(
             path,
-            f"YAML syntax error: {problem}",
+            f"YAML syntax error: {excerpt(problem, 160)[1:-1]}",
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
     except YAMLError as exc:
-        raise ManifestError(path, f"YAML syntax error: {exc}") from None
+        raise ManifestError(path, f"YAML syntax error: {excerpt(str(exc), 160)[1:-1]}") from None
     lines: dict[Path_, tuple[int, int]] = {}
     return plain(data, (), lines), lines
 
 
-def load(path: str | Path) -> Manifest:
+def load(path: str | Path, allow_outside: bool = False) -> Manifest:
+    """The manifest at `path`; allow_outside lets it name files outside its campaign."""
     path = Path(path)
     data, lines = parse(path)
     if not isinstance(data, dict):
@@ -120,11 +128,11 @@ def load(path: str | Path) -> Manifest:
         raise stub.error(f"{said}; this heyrender reads version: {SUPPORTED_VERSION}", "version")
     check_structure(stub, data)
     source = data["source"]
-    csv_path = (path.parent / source["csv"]).resolve()
-    if not csv_path.is_file():
-        raise stub.error(
-            f"CSV file {source['csv']} not found (looked for {csv_path})", "source", "csv"
-        )
+    boundary = Boundary.of_manifest(path, allow_outside)
+    try:
+        csv_path, _ = boundary.regular_file(source["csv"], path.parent)
+    except PathRefused as exc:
+        raise stub.error(f"CSV file {exc}", "source", "csv", hint=exc.hint) from None
     return Manifest(
         path=path,
         name=data.get("name") or path.stem,
@@ -132,6 +140,7 @@ def load(path: str | Path) -> Manifest:
         vars=data.get("vars") or {},
         video=data["video"],
         lines=lines,
+        boundary=boundary,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import jsonschema
 
+from heyrender.errors import excerpt
+
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - the pure-Python validator still works, only slower
@@ -51,7 +53,7 @@ def dotted(parts: Any) -> str:
 
 
 def quote(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    return excerpt(value) if isinstance(value, str) else excerpt(repr(value))[1:-1]
 
 
 def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldProblem:

@@ -25,8 +25,8 @@ from heyrender.run.reconcile import RunOptions
 from heyrender.state.store import State
 
 
-def validate(path: str, as_json: bool) -> int:
-    result = validate_manifest(manifests.load(path))
+def validate(path: str, as_json: bool, allow_outside: bool = False) -> int:
+    result = validate_manifest(manifests.load(path, allow_outside))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -35,8 +35,8 @@ def validate(path: str, as_json: bool) -> int:
     return 0 if result.ok else 1
 
 
-def render(path: str, row_key: str | None, fmt: str) -> int:
-    manifest = manifests.load(path)
+def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False) -> int:
+    manifest = manifests.load(path, allow_outside)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
@@ -66,8 +66,10 @@ def echo(line: str) -> None:
     click.echo(line)
 
 
-def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
-    manifest = manifests.load(path)
+def plan(
+    path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, allow_outside: bool = False
+) -> int:
+    manifest = manifests.load(path, allow_outside)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
@@ -84,7 +86,7 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
 
 
 def apply(path: str, **options: Any) -> int:
-    manifest = manifests.load(path)
+    manifest = manifests.load(path, options.pop("allow_outside_campaign", False))
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
         concurrency=options.pop("concurrency"),
@@ -96,12 +98,14 @@ def apply(path: str, **options: Any) -> int:
     return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
 
 
-def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+def status(
+    path: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside: bool = False
+) -> int:
+    manifest = manifests.load(path, allow_outside)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+def download(path: str, out: str | None, api_base: str | None, allow_outside: bool = False) -> int:
+    manifest = manifests.load(path, allow_outside)
     return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
