@@ -31,8 +31,28 @@ def widen(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+FILE_FIELDS = {
+    ("image_file",): "A local PNG or JPEG, relative to the manifest and inside the campaign; "
+    "uploaded once by content and sent as image_asset_id.",
+    ("audio_file",): "A local MP3 or WAV, relative to the manifest and inside the campaign; "
+    "uploaded once by content and sent as audio_asset_id.",
+    ("background", "file"): "A local PNG or JPEG (with type: image), relative to the manifest "
+    "and inside the campaign; uploaded once by content and sent as asset_id.",
+}
+
+
+def add_file_fields(video: dict[str, Any]) -> None:
+    """The manifest-only fields that name a local file instead of a URL or asset ID."""
+    for path, description in FILE_FIELDS.items():
+        node = video
+        for part in path[:-1]:
+            node = node["properties"][part]
+        node["properties"][path[-1]] = {"type": "string", "description": description}
+
+
 def build(request_schema: dict[str, Any]) -> dict[str, Any]:
     video = widen(request_schema)
+    add_file_fields(video)
     video["description"] = (
         "The POST /v2/videos request body. Every string is a Jinja template over "
         "row, vars and key; a field that renders to the empty string is left out."

@@ -14,6 +14,7 @@ from jinja2 import TemplateError
 from heyrender.campaign import schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError, excerpt
@@ -63,6 +64,7 @@ class ExpandedRow:
     line: int
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
+    media: tuple[MediaUse, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -240,6 +242,7 @@ class Expansion:
     filtered_out: int = 0
     duplicate_keys: dict[str, list[int]] = field(default_factory=dict)
     empty_key_lines: list[int] = field(default_factory=list)
+    media: MediaChecker | None = None
 
     def __iter__(self) -> Iterator[ExpandedRow]:
         manifest = self.manifest
@@ -253,6 +256,8 @@ class Expansion:
                 )
             template = BodyTemplate(manifest, source.header)
             keep = row_filter(manifest, source.header)
+            if uses_media(manifest.video):
+                self.media = MediaChecker(manifest.campaign, manifest.path.parent)
             first_line: dict[str, int] = {}
             for row in source:
                 self.rows_read += 1
@@ -291,7 +296,8 @@ class Expansion:
             yield ExpandedRow(key, row.line, None, [problem])
             return
         body, problems = template.render(context)
-        yield ExpandedRow(key, row.line, body, problems)
+        media = self.media.attach(body, problems) if self.media else ()
+        yield ExpandedRow(key, row.line, body, problems, media)
 
     def check_keys(self) -> None:
         """Duplicate and empty keys make the CSV unusable as a whole: one error for all of them."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaFile, MediaUse, distinct_files
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
 
@@ -21,6 +22,7 @@ class Desired:
     request: str
     title: str | None
     problems: tuple[FieldProblem, ...] = ()
+    media: tuple[MediaUse, ...] = ()
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Campaign:
             result.count(row)
             title = row.body.get("title") if row.body else None
             campaign.rows.append(
-                Desired(row.key, row.line, row.request_hash, title, tuple(row.problems))
+                Desired(row.key, row.line, row.request_hash, title, tuple(row.problems), row.media)
             )
         result.close(expansion)
         campaign.validation = result
@@ -57,3 +59,8 @@ class Campaign:
             desired = wanted.get(row.key)
             if desired is not None and row.body is not None and row.request_hash == desired.request:
                 yield desired, row.body
+
+    def media_files(self, keys: list[str]) -> list[MediaFile]:
+        """The distinct files (by content) these rows send; upload them before their rows."""
+        keyset = set(keys)
+        return distinct_files(row.media for row in self.rows if row.key in keyset)

@@ -34,7 +34,9 @@ def checked_rows(
         rendered = {p.field for p in row.problems}
         schema_problems = [p for p in validator.problems(row.body) if p.field not in rendered]
         if schema_problems:
-            row = ExpandedRow(row.key, row.line, row.body, row.problems + schema_problems)
+            row = ExpandedRow(
+                row.key, row.line, row.body, row.problems + schema_problems, row.media
+            )
         yield row
 
 

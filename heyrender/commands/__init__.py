@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 
 from heyrender.api.client import Settings
 from heyrender.campaign import manifest as manifests
+from heyrender.campaign import media
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.rows import Campaign
 from heyrender.campaign.validate import RowProblem, checked_rows
@@ -22,6 +24,7 @@ from heyrender.run.apply import ApplyOptions
 from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
 from heyrender.run.reconcile import RunOptions
+from heyrender.state.assets import AssetStore
 from heyrender.state.store import State
 
 
@@ -40,6 +43,7 @@ def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
+    assets = AssetStore.at(manifest.campaign.root)
     for row in checked_rows(expansion):
         if row_key is not None and row.key != row_key:
             continue
@@ -49,10 +53,11 @@ def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
         if row.body is None:
             continue
+        body = media.bind(row.body, row.media, media.shown_id(assets))
         if fmt == "json":
-            click.echo(output.body_json(row.body, pretty=row_key is not None))
+            click.echo(output.body_json(body, pretty=row_key is not None))
         else:
-            click.echo(output.body_yaml(row, csv_name), nl=False)
+            click.echo(output.body_yaml(replace(row, body=body), csv_name), nl=False)
     expansion.check_keys()
     if row_key is not None and not found:
         raise HeyrenderError(
