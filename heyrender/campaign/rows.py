@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.manifest import Manifest
-from heyrender.campaign.media import MediaFile, MediaUse, distinct_files
+from heyrender.campaign.media import MediaFile, MediaUse, bind, distinct_files
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
+from heyrender.errors import HeyrenderError
 
 
 @dataclass(frozen=True)
@@ -47,20 +48,34 @@ class Campaign:
         campaign.validation = result
         return campaign
 
-    def bodies(self, keys: list[str]) -> Iterator[tuple[Desired, dict[str, Any]]]:
+    def bodies(
+        self, keys: list[str], assets: Mapping[str, str] | None = None
+    ) -> Iterator[tuple[Desired, dict[str, Any]]]:
         """The bodies of these rows, in CSV order, rendered again from the CSV.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
+        A row that sends a local file gets its asset ID from `assets` (sha256 -> asset ID,
+        from run.uploads.ensure_uploaded); one missing there is an error, never a guess.
         """
         keyset = set(keys)
         wanted = {row.key: row for row in self.rows if row.key in keyset}
         for row in Expansion(self.manifest):
             desired = wanted.get(row.key)
             if desired is not None and row.body is not None and row.request_hash == desired.request:
-                yield desired, row.body
+                yield desired, bind(row.body, row.media, uploaded(assets or {}))
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""
         keyset = set(keys)
         return distinct_files(row.media for row in self.rows if row.key in keyset)
+
+
+def uploaded(assets: Mapping[str, str]) -> Callable[[MediaUse], str]:
+    def asset_id(use: MediaUse) -> str:
+        found = assets.get(use.file.sha256)
+        if found is None:
+            raise HeyrenderError(f"{use.name} is not uploaded yet; its row cannot be sent")
+        return found
+
+    return asset_id

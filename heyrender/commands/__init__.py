@@ -24,6 +24,7 @@ from heyrender.run.apply import ApplyOptions
 from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
 from heyrender.run.reconcile import RunOptions
+from heyrender.run.uploads import plan_uploads
 from heyrender.state.assets import AssetStore
 from heyrender.state.store import State
 
@@ -78,11 +79,18 @@ def plan(
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
+    files = campaign.media_files(list(result["create"]))
+    uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        data = result.to_json()
+        if files:
+            data["uploads"] = uploads.to_json()
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for line in output.plan_text(result, f"Plan for {manifest.name}", show_all=show_all):
             click.echo(line)
+        if files:
+            click.echo(output.uploads_text(uploads))
         if result["invalid"]:
             click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
     if detailed_exitcode:
