@@ -49,8 +49,9 @@ class UploadPlan:
 
 
 def plan_uploads(files: Sequence[MediaFile], store: AssetStore) -> UploadPlan:
-    missing = tuple(f for f in files if store.asset_id(f.sha256) is None)
-    return UploadPlan(missing, len(files) - len(missing))
+    distinct = list({f.sha256: f for f in files}.values())
+    missing = tuple(f for f in distinct if store.asset_id(f.sha256) is None)
+    return UploadPlan(missing, len(distinct) - len(missing))
 
 
 async def ensure_uploaded(
