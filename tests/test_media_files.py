@@ -165,7 +165,7 @@ def test_render_shows_the_asset_id_once_known_and_bodies_need_it(tmp_path: Path,
     manifest = write(tmp_path, "1,Dana,dana.png\n")
     campaign = Campaign.expand(manifests.load(manifest))
     (file,) = campaign.media_files(["1"])
-    with pytest.raises(HeyrenderError, match="photos/dana.png is not uploaded yet"):
+    with pytest.raises(HeyrenderError, match=r"photos/dana\.png is not uploaded yet"):
         list(campaign.bodies(["1"]))
     AssetStore.at(tmp_path).record(AssetRecord.now(file.sha256, "asset-7", file.size, file.mime))
     assert json.loads(cli("render", manifest, "--format", "json").output)["image_asset_id"] == (
