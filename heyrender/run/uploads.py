@@ -1,6 +1,6 @@
 """Uploads before creates: each distinct file once, by content hash, recorded durably.
 
-    assets = await ensure_uploaded(settings, campaign.media_files(keys), store)
+    assets = await upload_for_rows(campaign, keys, settings, echo)
     for row, body in campaign.bodies(keys, assets): ...
 
 A file is uploaded only when the campaign's asset map (state/assets.py) does not know its
@@ -19,7 +19,8 @@ import httpx
 
 from heyrender.api.client import Settings
 from heyrender.api.uploads import Uploader
-from heyrender.campaign.media import MediaFile
+from heyrender.campaign.media import MediaFile, size_text
+from heyrender.campaign.rows import Campaign
 from heyrender.state.assets import AssetRecord, AssetStore
 
 DEFAULT_CONCURRENCY = 4
@@ -90,3 +91,23 @@ async def ensure_uploaded(
                 raise
     known = {file.sha256: store.asset_id(file.sha256) for file in files}
     return {sha: asset_id for sha, asset_id in known.items() if asset_id is not None}
+
+
+async def upload_for_rows(
+    campaign: Campaign,
+    keys: Sequence[str],
+    settings: Settings,
+    echo: Callable[[str], None] | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, str]:
+    """ensure_uploaded for the files these rows send, with the campaign's own asset map."""
+    files = campaign.media_files(list(keys))
+    if not files:
+        return {}
+    store = AssetStore.at(campaign.manifest.campaign.root)
+    plan = plan_uploads(files, store)
+    if plan.to_upload and echo is not None:
+        count = len(plan.to_upload)
+        echo(f"Uploading {count:,} file{'' if count == 1 else 's'} ({size_text(plan.bytes)}).")
+    return await ensure_uploaded(settings, files, store, transport=transport)
