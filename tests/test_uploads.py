@@ -188,3 +188,29 @@ def test_records_escape_line_separators(tmp_path: Path) -> None:
     store.record(AssetRecord("e" * 64, "id\u2028x", 5, "image/png", "t"))
     assert AssetStore.at(tmp_path).asset_id("e" * 64) == "id\u2028x"
     assert "\u2028" not in (tmp_path / FILE_NAME).read_text()
+
+
+def test_the_apply_wiring_uploads_once_then_binds_every_row(tmp_path: Path) -> None:
+    """upload_for_rows + Campaign.bodies(keys, assets): the two calls apply makes."""
+    from heyrender.campaign import manifest as manifests
+    from heyrender.campaign.rows import Campaign
+    from heyrender.run.uploads import upload_for_rows
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.png").write_bytes(png())
+    (tmp_path / "photos" / "b.png").write_bytes(png(rgb=(5, 5, 5)))
+    (tmp_path / "people.csv").write_text("id,photo\n1,a.png\n2,b.png\n3,a.png\n")
+    (tmp_path / "m.yaml").write_text(
+        "version: 1\nsource: {csv: people.csv, key: id}\n"
+        'video: {image_file: "photos/{{ row.photo }}", voice_id: v, script: hi}\n'
+    )
+    campaign = Campaign.expand(manifests.load(tmp_path / "m.yaml"))
+    keys = [row.key for row in campaign.rows]
+    fake, said = FakeAssets(), []
+    assets = asyncio.run(
+        upload_for_rows(campaign, keys, SETTINGS, said.append, transport=httpx.MockTransport(fake))
+    )
+    assert said == [f"Uploading 2 files ({len(png()) + len(png(rgb=(5, 5, 5)))} bytes)."]
+    bodies = {row.key: body["image_asset_id"] for row, body in campaign.bodies(keys, assets)}
+    assert bodies == {"1": "asset-1", "2": "asset-2", "3": "asset-1"}
+    assert len(fake.posts) == 2

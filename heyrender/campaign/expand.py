@@ -256,7 +256,7 @@ class Expansion:
                 )
             template = BodyTemplate(manifest, source.header)
             keep = row_filter(manifest, source.header)
-            if uses_media(manifest.video):
+            if self.media is None and uses_media(manifest.video):
                 self.media = MediaChecker(manifest.campaign, manifest.path.parent)
             first_line: dict[str, int] = {}
             for row in source:

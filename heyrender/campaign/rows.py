@@ -8,7 +8,7 @@ from typing import Any
 
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.manifest import Manifest
-from heyrender.campaign.media import MediaFile, MediaUse, bind, distinct_files
+from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
 from heyrender.errors import HeyrenderError
@@ -31,6 +31,7 @@ class Campaign:
     manifest: Manifest
     rows: list[Desired] = field(default_factory=list)
     validation: ValidationResult | None = None
+    media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
     def expand(cls, manifest: Manifest) -> Campaign:
@@ -46,6 +47,7 @@ class Campaign:
             )
         result.close(expansion)
         campaign.validation = result
+        campaign.media = expansion.media
         return campaign
 
     def bodies(
@@ -60,7 +62,7 @@ class Campaign:
         """
         keyset = set(keys)
         wanted = {row.key: row for row in self.rows if row.key in keyset}
-        for row in Expansion(self.manifest):
+        for row in Expansion(self.manifest, media=self.media):
             desired = wanted.get(row.key)
             if desired is not None and row.body is not None and row.request_hash == desired.request:
                 yield desired, bind(row.body, row.media, uploaded(assets or {}))
