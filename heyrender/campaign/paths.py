@@ -53,6 +53,11 @@ def check_regular(name: Path | str, mode: int) -> None:
         raise PathRefused(f"{name} is {kind_of(mode)}, not a regular file")
 
 
+def inside(path: str, root: str) -> bool:
+    """Whether an absolute, resolved path is root or below it (string work: called per row)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class Boundary:
     """The campaign's root, and whether the user allowed files outside it."""
@@ -68,19 +73,19 @@ class Boundary:
         """`name` relative to `base`, symlinks resolved, checked against the campaign."""
         if "\0" in name:
             raise PathRefused("a file name cannot contain a NUL character")
-        resolved = (base / name).resolve()
+        resolved = os.path.realpath(os.path.join(base, name))
         for tree in SYSTEM_TREES:
-            if resolved.is_relative_to(tree):
+            if inside(resolved, str(tree)):
                 raise PathRefused(
                     f"{name} is a system file (under {tree}); heyrender never reads it"
                 )
-        if not self.allow_outside and not resolved.is_relative_to(self.root):
-            shown = name if name == str(resolved) else f"{name} (which is {resolved})"
+        if not self.allow_outside and not inside(resolved, str(self.root)):
+            shown = name if name == resolved else f"{name} (which is {resolved})"
             raise PathRefused(
                 f"{shown} is outside the campaign {self.root}",
                 hint=f"keep the campaign's files inside {self.root}, or pass {OUTSIDE_FLAG}",
             )
-        return resolved
+        return Path(resolved)
 
     def regular_file(self, name: str, base: Path) -> tuple[Path, os.stat_result]:
         """A resolved path to an existing regular file inside the campaign, and its stat."""
