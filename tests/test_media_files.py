@@ -114,10 +114,14 @@ def test_audio_and_background_files(tmp_path: Path, cli) -> None:
     result = cli("render", manifest, "--format", "json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["image_asset_id"].startswith("<upload photos/face.png sha256:")
+    assert body["image"]["asset_id"].startswith("<upload photos/face.png sha256:")
     assert body["audio_asset_id"].startswith("<upload photos/hello.mp3 sha256:")
     assert body["background"]["asset_id"].startswith("<upload photos/bg.jpg sha256:")
     assert "image_file" not in body and "file" not in body["background"]
+    manifest.write_text(manifest.read_text().replace("version: 1\n", "version: 1\napi: v2\n"))
+    v2 = json.loads(cli("render", manifest, "--format", "json").output)
+    assert v2["image_asset_id"] == body["image"]["asset_id"]
+    assert v2["audio_asset_id"] == body["audio_asset_id"]
 
 
 def test_a_file_over_the_limit_is_refused_without_reading_it(tmp_path: Path, cli) -> None:
@@ -168,11 +172,10 @@ def test_render_shows_the_asset_id_once_known_and_bodies_need_it(tmp_path: Path,
     with pytest.raises(HeyrenderError, match=r"photos/dana\.png is not uploaded yet"):
         list(campaign.bodies(["1"]))
     AssetStore.at(tmp_path).record(AssetRecord.now(file.sha256, "asset-7", file.size, file.mime))
-    assert json.loads(cli("render", manifest, "--format", "json").output)["image_asset_id"] == (
-        "asset-7"
-    )
-    ((_, body),) = campaign.bodies(["1"], {file.sha256: "asset-7"})
-    assert body["image_asset_id"] == "asset-7"
+    rendered = json.loads(cli("render", manifest, "--format", "json").output)
+    assert rendered["image"] == {"type": "asset_id", "asset_id": "asset-7"}
+    ((_, body),) = campaign.bodies(["1"], assets={file.sha256: "asset-7"})
+    assert body["image"]["asset_id"] == "asset-7"
 
 
 def test_the_asset_map_is_shared_by_the_manifests_of_a_git_campaign(tmp_path: Path) -> None:

@@ -195,6 +195,9 @@ def test_the_apply_wiring_uploads_once_then_binds_every_row(tmp_path: Path) -> N
     from heyrender.campaign import manifest as manifests
     from heyrender.campaign.rows import Campaign
     from heyrender.run.uploads import upload_for_rows
+    from heyrender.versions import ApiVersion
+
+    V2 = ApiVersion.V2
 
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.png").write_bytes(png())
@@ -211,6 +214,9 @@ def test_the_apply_wiring_uploads_once_then_binds_every_row(tmp_path: Path) -> N
         upload_for_rows(campaign, keys, SETTINGS, said.append, transport=httpx.MockTransport(fake))
     )
     assert said == [f"Uploading 2 files ({len(png()) + len(png(rgb=(5, 5, 5)))} bytes)."]
-    bodies = {row.key: body["image_asset_id"] for row, body in campaign.bodies(keys, assets)}
-    assert bodies == {"1": "asset-1", "2": "asset-2", "3": "asset-1"}
+    sent = {row.key: body["image"] for row, body in campaign.bodies(keys, assets=assets)}
+    assert sent["1"] == sent["3"] == {"type": "asset_id", "asset_id": "asset-1"}
+    assert sent["2"] == {"type": "asset_id", "asset_id": "asset-2"}
+    v2 = {row.key: b["image_asset_id"] for row, b in campaign.bodies(keys, V2, assets=assets)}
+    assert v2 == {"1": "asset-1", "2": "asset-2", "3": "asset-1"}
     assert len(fake.posts) == 2

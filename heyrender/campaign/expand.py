@@ -15,9 +15,12 @@ from heyrender.campaign import schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
+from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError, excerpt
+from heyrender.versions import DEFAULT_API, ApiVersion
+from heyrender.wording import first_few
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
@@ -60,10 +63,13 @@ COERCE: dict[str, Callable[[str], Any]] = {
 
 @dataclass(frozen=True)
 class ExpandedRow:
+    """One row rendered: `body` in the manifest's vocabulary, `request_body` as the API takes it."""
+
     key: str
     line: int
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
+    api: ApiVersion = DEFAULT_API
     media: tuple[MediaUse, ...] = ()
 
     @property
@@ -72,7 +78,13 @@ class ExpandedRow:
 
     @property
     def request_hash(self) -> str:
+        """Over the manifest's vocabulary, so switching API does not make done rows outdated."""
         return request_hash(self.body or {})
+
+    @property
+    def request_body(self) -> dict[str, Any] | None:
+        """What is sent (and what render prints): the one place fields become the API's body."""
+        return None if self.body is None else request_body(self.body, self.api)
 
 
 def columns_excerpt(header: list[str], shown: int = 8) -> str:
@@ -297,7 +309,7 @@ class Expansion:
             return
         body, problems = template.render(context)
         media = self.media.attach(body, problems) if self.media else ()
-        yield ExpandedRow(key, row.line, body, problems, media)
+        yield ExpandedRow(key, row.line, body, problems, self.manifest.api, media)
 
     def check_keys(self) -> None:
         """Duplicate and empty keys make the CSV unusable as a whole: one error for all of them."""
@@ -306,7 +318,7 @@ class Expansion:
         parts = []
         if self.duplicate_keys:
             listed = [
-                f"{key} (lines {', '.join(map(str, lines))})"
+                f"{key} (lines {first_few(lines)})"
                 for key, lines in list(self.duplicate_keys.items())[:10]
             ]
             more = len(self.duplicate_keys) - len(listed)
@@ -315,9 +327,7 @@ class Expansion:
             )
         if self.empty_key_lines:
             lines = self.empty_key_lines
-            shown = ", ".join(map(str, lines[:10])) + (
-                f" and {len(lines) - 10} more" if len(lines) > 10 else ""
-            )
+            shown = first_few(lines, 10)
             parts.append(f"empty {column} on line{'s' if len(lines) > 1 else ''} {shown}")
         if parts:
             raise CsvError(

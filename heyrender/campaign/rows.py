@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from heyrender.campaign.expand import Expansion
@@ -12,6 +12,7 @@ from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, di
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
 from heyrender.errors import HeyrenderError
+from heyrender.versions import ApiVersion
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,13 @@ class Campaign:
         return campaign
 
     def bodies(
-        self, keys: list[str], assets: Mapping[str, str] | None = None
+        self,
+        keys: list[str],
+        api: ApiVersion | None = None,
+        assets: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[Desired, dict[str, Any]]]:
-        """The bodies of these rows, in CSV order, rendered again from the CSV.
+        """The request bodies of these rows, in CSV order, rendered again from the CSV, for
+        `api` (the manifest's by default): what the client POSTs.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
@@ -64,8 +69,12 @@ class Campaign:
         wanted = {row.key: row for row in self.rows if row.key in keyset}
         for row in Expansion(self.manifest, media=self.media):
             desired = wanted.get(row.key)
-            if desired is not None and row.body is not None and row.request_hash == desired.request:
-                yield desired, bind(row.body, row.media, uploaded(assets or {}))
+            if desired is None or row.body is None or row.request_hash != desired.request:
+                continue
+            row = replace(row, body=bind(row.body, row.media, uploaded(assets or {})))
+            body = row.request_body if api is None else replace(row, api=api).request_body
+            if body is not None:
+                yield desired, body
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""

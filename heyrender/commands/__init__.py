@@ -52,13 +52,15 @@ def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        if row.body is None:
-            continue
-        body = media.bind(row.body, row.media, media.shown_id(assets))
+        if row.body is None or row.problems:
+            continue  # an invalid row is never sent, so it has no body to show
+        row = replace(row, body=media.bind(row.body, row.media, media.shown_id(assets)))
+        body = row.request_body
+        assert body is not None
         if fmt == "json":
             click.echo(output.body_json(body, pretty=row_key is not None))
         else:
-            click.echo(output.body_yaml(replace(row, body=body), csv_name), nl=False)
+            click.echo(output.body_yaml(row, csv_name), nl=False)
     expansion.check_keys()
     if row_key is not None and not found:
         raise HeyrenderError(

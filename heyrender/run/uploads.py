@@ -1,7 +1,7 @@
 """Uploads before creates: each distinct file once, by content hash, recorded durably.
 
     assets = await upload_for_rows(campaign, keys, settings, echo)
-    for row, body in campaign.bodies(keys, assets): ...
+    for row, body in campaign.bodies(keys, assets=assets): ...
 
 A file is uploaded only when the campaign's asset map (state/assets.py) does not know its
 hash; each new asset ID is fsynced into that map before it is used in any body. A kill
