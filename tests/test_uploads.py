@@ -172,8 +172,13 @@ def test_the_asset_map_refuses_a_symlink_and_names_a_bad_line(tmp_path: Path) ->
     target.write_text("precious\n")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / FILE_NAME).symlink_to(target)
-    with pytest.raises(LockfileError, match="cannot be read"):
+    with pytest.raises(LockfileError, match="is a symbolic link"):
         AssetStore.at(tmp_path / "c")
+    (tmp_path / "c" / FILE_NAME).unlink()
+    store = AssetStore.at(tmp_path / "c")
+    (tmp_path / "c" / FILE_NAME).symlink_to(target)
+    with pytest.raises(LockfileError, match="is a symbolic link"):
+        store.record(record("f" * 64, "asset-f"))
     assert target.read_text() == "precious\n"
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / FILE_NAME).write_text(

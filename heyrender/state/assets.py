@@ -10,8 +10,9 @@ further line records one upload:
 
 A record is appended, flushed and fsynced before anyone relies on it. A torn last line
 (a kill mid-append) is ignored on load and trimmed before the next append, so any two
-crashes in a row leave a file that loads. The file is opened without following a
-symlink; appends hold an exclusive lock, so two applies in one campaign can share it.
+crashes in a row leave a file that loads. It is opened as every state file is
+(state/files.py: no symlinks, regular files only); appends hold an exclusive lock, so
+two applies in one campaign can share it.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from heyrender.errors import LockfileError
+from heyrender.state import files
 
 FILE_NAME = "heyrender-assets.jsonl"
 FORMAT, VERSION = "heyrender-assets", 1
 HEADER = {"format": FORMAT, "version": VERSION}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,9 @@ class AssetStore:
         return record.asset_id if record else None
 
     def _load(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | NOFOLLOW)
-        except FileNotFoundError:
+        fd = files.open_existing(self.path)
+        if fd is None:
             return
-        except OSError as exc:
-            raise LockfileError(self.path, f"cannot be read ({exc.strerror or exc})") from None
         with os.fdopen(fd, "rb") as stream:
             self._records = self._parse(stream.read())
 
@@ -124,43 +122,18 @@ class AssetStore:
     def record(self, record: AssetRecord) -> None:
         """Appends one upload and makes it durable before returning."""
         line = json.dumps(asdict(record), sort_keys=True, ensure_ascii=True).encode() + b"\n"
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | NOFOLLOW
+        fd = files.open_fd(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
-            fd = os.open(self.path, flags, 0o666)
-        except OSError as exc:
-            raise LockfileError(self.path, f"cannot be written ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
-            if size == 0:
-                os.write(fd, json.dumps(HEADER).encode() + b"\n")
-            else:
-                trim_torn_tail(fd, size)
-            os.write(fd, line)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # two applies of one campaign append in turn
+            files.cut_torn_tail(fd)
+            created = os.fstat(fd).st_size == 0
+            os.write(fd, (json.dumps(HEADER).encode() + b"\n" if created else b"") + line)
             os.fsync(fd)
         finally:
             os.close(fd)
-        if size == 0:
+        if created:
             fsync_folder(self.path.parent)
         self._records.setdefault(record.sha256, record)
-
-
-def trim_torn_tail(fd: int, size: int) -> None:
-    """Cuts a last line that a crash left without its newline."""
-    start = max(0, size - 64 * 1024)
-    while True:
-        tail = os.pread(fd, size - start, start)
-        if tail.endswith(b"\n"):
-            return
-        cut = tail.rfind(b"\n")
-        if cut >= 0:
-            os.ftruncate(fd, start + cut + 1)
-            return
-        if start == 0:
-            os.ftruncate(fd, 0)
-            os.write(fd, json.dumps(HEADER).encode() + b"\n")
-            return
-        start = max(0, start - 64 * 1024)
 
 
 def fsync_folder(folder: Path) -> None:
