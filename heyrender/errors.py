@@ -32,10 +32,14 @@ def where(path: str | Path | None, line: int | None = None, column: int | None =
     return " ".join(p for p in parts if p)
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """text cut to at most `limit` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def excerpt(text: str, limit: int = 40) -> str:
     """A short, quoted piece of file content for a message: never the whole of a cell or file."""
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return json.dumps(shown, ensure_ascii=False)
+    return json.dumps(shorten(text, limit), ensure_ascii=False)
 
 
 class HeyrenderError(Exception):

@@ -190,3 +190,20 @@ def test_the_asset_map_is_shared_by_the_manifests_of_a_git_campaign(tmp_path: Pa
     assert AssetStore.at(manifest.campaign.root).path == tmp_path.resolve() / (
         "heyrender-assets.jsonl"
     )
+
+
+def test_a_file_beside_another_source_for_the_same_input_is_one_clear_error(
+    tmp_path: Path, cli
+) -> None:
+    photo(tmp_path, "dana.png", png())
+    manifest = write(
+        tmp_path,
+        "1,Dana,dana.png\n",
+        manifest=MANIFEST + '  image_url: "https://cdn.example.com/x.png"\n',
+    )
+    result = cli("validate", manifest)
+    assert result.exit_code == 1
+    assert "row 1 (people.csv line 2): image_file: give either this or image_url, not both" in (
+        result.output
+    )
+    assert "image source" not in result.output  # no second error about the same fault

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heyrender.campaign.paths import PathRefused, open_regular
-from heyrender.errors import CsvError, excerpt
+from heyrender.errors import CsvError, excerpt, shorten
 
 
 def first_undecodable(path: Path) -> tuple[int, int]:
@@ -76,7 +76,7 @@ class CsvSource:
         except csv.Error as exc:
             raise CsvError(
                 self.path,
-                f"malformed CSV: {excerpt(str(exc), 120)[1:-1]}",
+                f"malformed CSV: {shorten(str(exc), 120)}",
                 line=self._reader.line_num,
             ) from None
 

@@ -18,7 +18,7 @@ from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, ManifestError, excerpt
+from heyrender.errors import CsvError, ManifestError, excerpt, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 from heyrender.wording import first_few
 
@@ -87,9 +87,14 @@ class ExpandedRow:
         return None if self.body is None else request_body(self.body, self.api)
 
 
+def template_error(message: str) -> str:
+    """A template's failure, cut short: an exception may quote a whole CSV cell."""
+    return f"template error: {shorten(message, 200)}"
+
+
 def columns_excerpt(header: list[str], shown: int = 8) -> str:
     """A header for a message: the first few names, each short; never a file's contents."""
-    names = ", ".join(excerpt(name, 24)[1:-1] for name in header[:shown])
+    names = ", ".join(shorten(name, 24) for name in header[:shown])
     return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
 
 
@@ -177,11 +182,11 @@ class BodyTemplate:
             try:
                 text = item.render(context)
             except TemplateError as exc:
-                problems.append(FieldProblem(item.name, f"template error: {exc.message or exc}"))
+                problems.append(FieldProblem(item.name, template_error(exc.message or str(exc))))
                 values[id(item)] = OMIT
                 continue
             except Exception as exc:  # a template may raise anything, e.g. int("x")
-                problems.append(FieldProblem(item.name, f"template error: {exc}"))
+                problems.append(FieldProblem(item.name, template_error(str(exc))))
                 values[id(item)] = OMIT
                 continue
             if text == "":
@@ -289,7 +294,8 @@ class Expansion:
             try:
                 kept = keep(context)
             except Exception as exc:
-                yield ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
+                problem = FieldProblem("source.where", shorten(str(exc), 200))
+                yield ExpandedRow(key, row.line, None, [problem])
                 return
             if not kept:
                 self.filtered_out += 1

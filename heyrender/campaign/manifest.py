@@ -13,7 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema
 from heyrender.campaign.paths import Boundary, PathRefused
-from heyrender.errors import ManifestError, excerpt
+from heyrender.errors import ManifestError, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 
 SUPPORTED_VERSION = 1
@@ -107,12 +107,12 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise ManifestError(
             path,
-            f"YAML syntax error: {excerpt(problem, 160)[1:-1]}",
+            f"YAML syntax error: {shorten(problem, 160)}",
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
     except YAMLError as exc:
-        raise ManifestError(path, f"YAML syntax error: {excerpt(str(exc), 160)[1:-1]}") from None
+        raise ManifestError(path, f"YAML syntax error: {shorten(str(exc), 160)}") from None
     lines: dict[Path_, tuple[int, int]] = {}
     return plain(data, (), lines), lines
 

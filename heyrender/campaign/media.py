@@ -39,6 +39,7 @@ class MediaField:
     api_path: tuple[str, ...]
     kinds: frozenset[str]
     label: str
+    alternatives: tuple[str, ...]  # siblings that name the same input another way
 
     @property
     def name(self) -> str:
@@ -46,10 +47,26 @@ class MediaField:
 
 
 FIELDS = (
-    MediaField(("image_file",), ("image_asset_id",), IMAGES, "an image (PNG or JPEG)"),
-    MediaField(("audio_file",), ("audio_asset_id",), AUDIO, "audio (MP3 or WAV)"),
     MediaField(
-        ("background", "file"), ("background", "asset_id"), IMAGES, "an image (PNG or JPEG)"
+        ("image_file",),
+        ("image_asset_id",),
+        IMAGES,
+        "an image (PNG or JPEG)",
+        ("image_url", "image_asset_id", "image", "avatar_id"),
+    ),
+    MediaField(
+        ("audio_file",),
+        ("audio_asset_id",),
+        AUDIO,
+        "audio (MP3 or WAV)",
+        ("audio_url", "audio_asset_id", "script"),
+    ),
+    MediaField(
+        ("background", "file"),
+        ("background", "asset_id"),
+        IMAGES,
+        "an image (PNG or JPEG)",
+        ("url", "asset_id"),
     ),
 )
 
@@ -154,6 +171,12 @@ class MediaChecker:
             if parent is None or field.path[-1] not in parent:
                 continue
             name = parent[field.path[-1]]
+            others = [other for other in field.alternatives if other in parent]
+            if others:
+                del parent[field.path[-1]]
+                given = " and ".join(others)
+                problems.append(FieldProblem(field.name, f"give either this or {given}, not both"))
+                continue
             try:
                 if not isinstance(name, str):
                     raise MediaFault("must be a file name")

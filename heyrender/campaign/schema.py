@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from heyrender.errors import excerpt
+from heyrender.errors import excerpt, shorten
 
 try:
     import jsonschema_rs
@@ -68,7 +68,7 @@ def dotted(parts: Any) -> str:
 
 
 def quote(value: Any) -> str:
-    return excerpt(value) if isinstance(value, str) else excerpt(repr(value))[1:-1]
+    return excerpt(value) if isinstance(value, str) else shorten(repr(value))
 
 
 def type_words(expected: Any) -> str:
