@@ -143,8 +143,8 @@ class Uploader:
                     attempt, TransientError(f"upload {describe(exc)}")
                 )
                 continue
-            if response.status_code < 300:
-                return
+            if response.status_code < 300 or response.status_code == 409:
+                return  # 409: an earlier attempt completed; its answer was lost
             error = wire.classify(response.status_code, None, creating=False)
             attempt = await self._retry_or_raise(attempt, error)
 
