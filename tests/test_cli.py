@@ -35,11 +35,12 @@ def test_usage_error_exits_2(cli) -> None:
     assert cli("render", "x.yaml", "--format", "toml").exit_code == 2
 
 
-def test_repeated_titles_warn(campaign, cli) -> None:
+def test_repeated_titles_are_an_error_naming_the_rows(campaign, cli) -> None:
     manifest = BASE_MANIFEST + '  title: "Hello {{ row.avatar }}"\n'
     result = cli("validate", campaign(manifest, "email,name,avatar\na@x,A,same\nb@x,B,same\n"))
-    assert result.exit_code == 0
-    assert "warning: 1 title(s) repeat across rows ('Hello same')" in result.stderr
+    assert result.exit_code == 1
+    assert "Error: people.csv: rendered titles must be unique" in result.stderr
+    assert "'Hello same' (rows a@x line 2, b@x line 3)" in result.stderr
 
 
 def test_render_one_row_as_json(campaign, cli) -> None:

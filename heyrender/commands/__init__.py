@@ -5,32 +5,30 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from heyrender.api.client import Settings
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign import media
-from heyrender.campaign.expand import Expansion
-from heyrender.campaign.rows import Campaign
-from heyrender.campaign.validate import RowProblem, checked_rows
-from heyrender.campaign.validate import validate as validate_manifest
-from heyrender.commands import output
-from heyrender.commands.download import download as download_videos
-from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.run.apply import ApplyOptions
-from heyrender.run.apply import apply as apply_manifest
-from heyrender.run.plan import diff
-from heyrender.run.reconcile import RunOptions
-from heyrender.run.uploads import plan_uploads
-from heyrender.state.assets import AssetStore
-from heyrender.state.store import State
+
+if TYPE_CHECKING:
+    from heyrender.campaign.manifest import Manifest
+
+# Each command imports what only it needs (the HTTP client, rich, the state store) when it
+# runs, so `heyrender --help` and `heyrender validate` start quickly.
+
+
+def load_manifest(path: str, allow_outside: bool = False) -> Manifest:
+    from heyrender.campaign import manifest
+
+    return manifest.load(path, allow_outside)
 
 
 def validate(path: str, as_json: bool, allow_outside: bool = False) -> int:
-    result = validate_manifest(manifests.load(path, allow_outside))
+    from heyrender.campaign.validate import validate as validate_manifest
+    from heyrender.commands import output
+
+    result = validate_manifest(load_manifest(path, allow_outside))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -40,7 +38,13 @@ def validate(path: str, as_json: bool, allow_outside: bool = False) -> int:
 
 
 def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False) -> int:
-    manifest = manifests.load(path, allow_outside)
+    from heyrender.campaign import media
+    from heyrender.campaign.expand import Expansion
+    from heyrender.campaign.validate import RowProblem, checked_rows
+    from heyrender.commands import output
+    from heyrender.state.assets import AssetStore
+
+    manifest = load_manifest(path, allow_outside)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
@@ -77,7 +81,14 @@ def echo(line: str) -> None:
 def plan(
     path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, allow_outside: bool = False
 ) -> int:
-    manifest = manifests.load(path, allow_outside)
+    from heyrender.campaign.rows import Campaign
+    from heyrender.commands import output
+    from heyrender.run.plan import diff
+    from heyrender.run.uploads import plan_uploads
+    from heyrender.state.assets import AssetStore
+    from heyrender.state.store import State
+
+    manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
@@ -101,7 +112,12 @@ def plan(
 
 
 def apply(path: str, **options: Any) -> int:
-    manifest = manifests.load(path, options.pop("allow_outside_campaign", False))
+    from heyrender.api.client import Settings
+    from heyrender.run.apply import ApplyOptions
+    from heyrender.run.apply import apply as apply_manifest
+    from heyrender.run.reconcile import RunOptions
+
+    manifest = load_manifest(path, options.pop("allow_outside_campaign", False))
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
         concurrency=options.pop("concurrency"),
@@ -116,11 +132,17 @@ def apply(path: str, **options: Any) -> int:
 def status(
     path: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside: bool = False
 ) -> int:
-    manifest = manifests.load(path, allow_outside)
+    from heyrender.api.client import Settings
+    from heyrender.commands.show_status import status as show_status
+
+    manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
 def download(path: str, out: str | None, api_base: str | None, allow_outside: bool = False) -> int:
-    manifest = manifests.load(path, allow_outside)
+    from heyrender.api.client import Settings
+    from heyrender.commands.save_videos import download as download_videos
+
+    manifest = load_manifest(path, allow_outside)
     return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)

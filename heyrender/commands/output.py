@@ -5,19 +5,20 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-from heyrender.campaign.expand import ExpandedRow
-from heyrender.campaign.media import size_text
-from heyrender.campaign.validate import ValidationResult
 from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
-from heyrender.run.uploads import UploadPlan
 from heyrender.wording import counted
+
+if TYPE_CHECKING:
+    from heyrender.campaign.expand import ExpandedRow
+    from heyrender.campaign.validate import ValidationResult
+    from heyrender.run.uploads import UploadPlan
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
@@ -124,6 +125,8 @@ def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str
 
 def uploads_text(uploads: UploadPlan) -> str:
     """The uploads line of a plan, apart from the videos."""
+    from heyrender.campaign.media import size_text
+
     count = len(uploads.to_upload)
     text = (
         f"Uploads: {count:,} file{'' if count == 1 else 's'} to upload ({size_text(uploads.bytes)})"
