@@ -1,26 +1,38 @@
-"""`heyrender status`: what the lockfile says, optionally refreshed from HeyGen."""
+"""`heyrender status`: what the lockfile says, optionally refreshed from HeyGen.
+
+Without --refresh, rows stream from the lockfile and journal (state/view.py) into
+output text built a thousand lines at a time: no Entry per row, one JSON encoder call
+per string."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections import Counter
-from collections.abc import Callable
-from typing import Any
+import json.encoder
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from heyrender.api.client import HeyGenClient, Settings
-from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
-from heyrender.errors import ApiError, AuthError
-from heyrender.state.lockfile import Entry
+from heyrender.state import view
+from heyrender.state.lockfile import RAW_BREAKS, Entry
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State, observed
 
+if TYPE_CHECKING:
+    from heyrender.api.client import Settings
+    from heyrender.api.wire import VideoStatus
+
 REFRESH_CONCURRENCY = 16
+CHUNK = 1000
+SHOWN = ("title", "submitted_at", "finished_at", "failure_code", "failure_message")
+quoted: Callable[[str], str] = json.encoder.encode_basestring  # what json.dumps uses
 
 
 async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
     """Polls every unfinished video once and records what changed."""
+    import asyncio
+
+    from heyrender.api.client import HeyGenClient
+    from heyrender.errors import ApiError, AuthError
+
     fresh: dict[str, VideoStatus] = {}
     gate = asyncio.Semaphore(REFRESH_CONCURRENCY)
     async with HeyGenClient(settings) as client:
@@ -42,49 +54,90 @@ async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
     return fresh
 
 
-def row_json(entry: Entry, video: VideoStatus | None) -> str:
-    data: dict[str, Any] = {"key": entry.key, "status": entry.status, "video_id": entry.video_id}
-    if video is not None and video.video_url:
-        data["video_url"] = video.video_url
-    for name in ("title", "submitted_at", "finished_at", "failure_code", "failure_message"):
-        value = getattr(entry, name)
+def row_json(row: Mapping[str, Any], video_url: str | None = None) -> str:
+    """One row as `json.dumps` would write it: key, status, video_id, then what is known."""
+    video_id = row.get("video_id")
+    text = (
+        f'{{"key": {quoted(row["key"])}, "status": {quoted(str(row["status"]))}, '
+        f'"video_id": {"null" if video_id is None else quoted(video_id)}'
+    )
+    if video_url:
+        text += f', "video_url": {quoted(video_url)}'
+    for name in SHOWN:
+        value = row.get(name)
         if value is not None:
-            data[name] = value
-    return json.dumps(data, ensure_ascii=False)
+            text += f', "{name}": {quoted(value)}'
+    return text + "}"
+
+
+def row_text(row: Mapping[str, Any]) -> str:
+    detail = row.get("video_id") or ""
+    code, message = row.get("failure_code"), row.get("failure_message")
+    if code or message:
+        detail += f" {code or ''}: {message or ''}".rstrip()
+    return f"    {row['key']} {detail}".rstrip()
+
+
+def one_line_each(lines: Iterable[str]) -> Iterator[str]:
+    """Lines joined a thousand at a time, with the line breaks JSON leaves raw escaped."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == CHUNK:
+            yield escaped("\n".join(batch))
+            batch = []
+    if batch:
+        yield escaped("\n".join(batch))
+
+
+def escaped(text: str) -> str:
+    for mark in RAW_BREAKS:
+        if mark in text:
+            text = text.replace(mark, f"\\u{ord(mark):04x}")
+    return text
+
+
+def as_json(rows: Iterable[Mapping[str, Any]], urls: Mapping[str, str]) -> list[str]:
+    return list(one_line_each(row_json(row, urls.get(row["key"])) for row in rows))
+
+
+def as_text(rows: Iterable[Mapping[str, Any]], manifest_name: str) -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(str(row["status"]), []).append(row_text(row))
+    if not groups:
+        return [f"No lockfile rows yet for {manifest_name}; run heyrender apply."]
+    out = [", ".join(f"{len(groups[s]):,} {s}" for s in sorted(groups))]
+    for name in sorted(groups):
+        out += ["", f"  {name}:", *one_line_each(groups.pop(name))]
+    return out
 
 
 def status(
     manifest: Manifest,
     settings: Settings | None,
-    as_json: bool,
+    as_json_lines: bool,
     echo: Callable[[str], None],
 ) -> int:
+    name = manifest.path.name
+
+    def report(rows: Iterable[Mapping[str, Any]], urls: Mapping[str, str]) -> list[str]:
+        return as_json(rows, urls) if as_json_lines else as_text(rows, name)
+
     if settings is None:
-        state = State.load(manifest.lockfile_path, manifest.path.name)
-        fresh: dict[str, VideoStatus] = {}
+        output = view.recorded(manifest.lockfile_path, name, lambda rows: report(rows, {}))
     else:
-        with StateLock(manifest.lockfile_path, manifest.path.name):
-            state = State.load(manifest.lockfile_path, manifest.path.name)
+        import asyncio
+
+        with StateLock(manifest.lockfile_path, name):
+            state = State.load(manifest.lockfile_path, name)
             try:
                 fresh = asyncio.run(refresh(state, settings))
             finally:
                 state.checkpoint()
-    entries = [state.entries[key] for key in sorted(state.entries)]
-    if as_json:
-        for entry in entries:
-            echo(row_json(entry, fresh.get(entry.key)))
-        return 0
-    if not entries:
-        echo(f"No lockfile rows yet for {manifest.path.name}; run heyrender apply.")
-        return 0
-    counts = Counter(entry.status for entry in entries)
-    echo(", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())))
-    for name in sorted(counts):
-        echo("")
-        echo(f"  {name}:")
-        for entry in (e for e in entries if e.status == name):
-            detail = entry.video_id or ""
-            if entry.failure_code or entry.failure_message:
-                detail += f" {entry.failure_code or ''}: {entry.failure_message or ''}".rstrip()
-            echo(f"    {entry.key} {detail}".rstrip())
+        urls = {key: video.video_url for key, video in fresh.items() if video.video_url}
+        entries = state.entries
+        output = report((view.as_row(entries[key]) for key in sorted(entries)), urls)
+    for text in output:
+        echo(text)
     return 0
