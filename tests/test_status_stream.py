@@ -23,7 +23,7 @@ def whole(lock) -> list[dict]:
 
 
 def streamed(lock) -> list[dict]:
-    rows = view.recorded(lock, "m.yaml", list)
+    rows = [row for batch in view.recorded(lock, "m.yaml", list) for row in batch]
     return [view.as_row(Entry(**row)) for row in rows]
 
 

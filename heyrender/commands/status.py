@@ -7,7 +7,7 @@ per string."""
 from __future__ import annotations
 
 import json.encoder
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from heyrender.campaign.manifest import Manifest
@@ -15,6 +15,7 @@ from heyrender.state import view
 from heyrender.state.lockfile import RAW_BREAKS, Entry
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State, observed
+from heyrender.state.view import Row
 
 if TYPE_CHECKING:
     from heyrender.api.client import Settings
@@ -78,18 +79,6 @@ def row_text(row: Mapping[str, Any]) -> str:
     return f"    {row['key']} {detail}".rstrip()
 
 
-def one_line_each(lines: Iterable[str]) -> Iterator[str]:
-    """Lines joined a thousand at a time, with the line breaks JSON leaves raw escaped."""
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == CHUNK:
-            yield escaped("\n".join(batch))
-            batch = []
-    if batch:
-        yield escaped("\n".join(batch))
-
-
 def escaped(text: str) -> str:
     for mark in RAW_BREAKS:
         if mark in text:
@@ -97,19 +86,34 @@ def escaped(text: str) -> str:
     return text
 
 
-def as_json(rows: Iterable[Mapping[str, Any]], urls: Mapping[str, str]) -> list[str]:
-    return list(one_line_each(row_json(row, urls.get(row["key"])) for row in rows))
+def as_json(batches: Iterable[list[Row]], urls: Mapping[str, str]) -> list[str]:
+    """One JSON object per row and line, joined a batch at a time."""
+    out = []
+    for batch in batches:
+        if batch:
+            if urls:
+                lines = [row_json(row, urls.get(row["key"])) for row in batch]
+            else:
+                lines = [row_json(row) for row in batch]
+            out.append(escaped("\n".join(lines)))
+    return out
 
 
-def as_text(rows: Iterable[Mapping[str, Any]], manifest_name: str) -> list[str]:
-    groups: dict[str, list[str]] = {}
-    for row in rows:
-        groups.setdefault(str(row["status"]), []).append(row_text(row))
+def as_text(batches: Iterable[list[Row]], manifest_name: str) -> list[str]:
+    groups: dict[Any, list[str]] = {}
+    for batch in batches:
+        for row in batch:
+            lines = groups.get(row["status"])
+            if lines is None:
+                lines = groups[row["status"]] = []
+            lines.append(row_text(row))
     if not groups:
         return [f"No lockfile rows yet for {manifest_name}; run heyrender apply."]
     out = [", ".join(f"{len(groups[s]):,} {s}" for s in sorted(groups))]
     for name in sorted(groups):
-        out += ["", f"  {name}:", *one_line_each(groups.pop(name))]
+        lines = groups.pop(name)
+        out += ["", f"  {name}:"]
+        out += (escaped("\n".join(lines[i : i + CHUNK])) for i in range(0, len(lines), CHUNK))
     return out
 
 
@@ -121,11 +125,11 @@ def status(
 ) -> int:
     name = manifest.path.name
 
-    def report(rows: Iterable[Mapping[str, Any]], urls: Mapping[str, str]) -> list[str]:
-        return as_json(rows, urls) if as_json_lines else as_text(rows, name)
+    def report(batches: Iterable[list[Row]], urls: Mapping[str, str]) -> list[str]:
+        return as_json(batches, urls) if as_json_lines else as_text(batches, name)
 
     if settings is None:
-        output = view.recorded(manifest.lockfile_path, name, lambda rows: report(rows, {}))
+        output = view.recorded(manifest.lockfile_path, name, lambda batches: report(batches, {}))
     else:
         import asyncio
 
@@ -137,7 +141,7 @@ def status(
                 state.checkpoint()
         urls = {key: video.video_url for key, video in fresh.items() if video.video_url}
         entries = state.entries
-        output = report((view.as_row(entries[key]) for key in sorted(entries)), urls)
+        output = report([[view.as_row(entries[key]) for key in sorted(entries)]], urls)
     for text in output:
         echo(text)
     return 0

@@ -24,37 +24,41 @@ def as_row(entry: Entry) -> Row:
     return {name: getattr(entry, name) for name in FIELD_ORDER}
 
 
-def merged(lock_path: Path, manifest_name: str) -> Iterator[Row]:
-    """Lockfile rows (sorted by key, as heyrender writes them) merged with the journal's."""
+def merged(lock_path: Path, manifest_name: str) -> Iterator[list[Row]]:
+    """Lockfile rows (sorted by key, as heyrender writes them) merged with the journal's,
+    a batch at a time."""
     journal = {row["key"]: row for _, row in store.records(store.journal_path(lock_path))}
     waiting = sorted(journal)
     next_waiting = 0
     previous: str | None = None
-    for number, row in lockfile.rows(lock_path, manifest_name):
-        key = row["key"]
-        if previous is not None and key <= previous:
-            if key == previous:
-                raise LockfileError(lock_path, f"key {key!r} appears twice", line=number)
-            raise Unsorted
-        previous = key
-        while next_waiting < len(waiting) and waiting[next_waiting] < key:
-            yield journal[waiting[next_waiting]]
-            next_waiting += 1
-        if next_waiting < len(waiting) and waiting[next_waiting] == key:
-            next_waiting += 1
-            yield journal[key]
-        else:
-            yield row
-    for key in waiting[next_waiting:]:
-        yield journal[key]
+    for batch in lockfile.row_batches(lock_path, manifest_name):
+        out: list[Row] = []
+        for number, row in batch:
+            key = row["key"]
+            if previous is not None and key <= previous:
+                if key == previous:
+                    raise LockfileError(lock_path, f"key {key!r} appears twice", line=number)
+                raise Unsorted
+            previous = key
+            if waiting:
+                while next_waiting < len(waiting) and waiting[next_waiting] < key:
+                    out.append(journal[waiting[next_waiting]])
+                    next_waiting += 1
+                if next_waiting < len(waiting) and waiting[next_waiting] == key:
+                    next_waiting += 1
+                    row = journal[key]
+            out.append(row)
+        yield out
+    yield [journal[key] for key in waiting[next_waiting:]]
 
 
 def recorded(
-    lock_path: Path, manifest_name: str, consume: Callable[[Iterator[Row]], Result]
+    lock_path: Path, manifest_name: str, consume: Callable[[Iterator[list[Row]]], Result]
 ) -> Result:
-    """consume(rows in key order). Streams; a lockfile out of order is loaded whole."""
+    """consume(batches of rows in key order). Streams; a lockfile out of order is loaded
+    whole."""
     try:
         return consume(merged(lock_path, manifest_name))
     except Unsorted:
         entries = store.State.load(lock_path, manifest_name).entries
-        return consume(as_row(entries[key]) for key in sorted(entries))
+        return consume(iter([[as_row(entries[key]) for key in sorted(entries)]]))
