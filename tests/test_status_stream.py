@@ -92,10 +92,22 @@ def test_status_text_and_json_from_the_stream(campaign, cli) -> None:
 
 def test_many_rows_stream_in_batches_with_the_right_line_numbers(tmp_path) -> None:
     lock = tmp_path / "m.lock"
-    lockfile.save(lock, {f"k{i:05d}": entry(f"k{i:05d}") for i in range(2500)}, "m.yaml")
+    lockfile.save(lock, {f"k{i:05d}": entry(f"k{i:05d}") for i in range(9000)}, "m.yaml")
+    assert lock.stat().st_size > 3 * 2**18, "several blocks"
+    assert [n for n, _ in lockfile.rows(lock)] == list(range(2, 9002))
     text = lock.read_text().split("\n")
-    text[2345] = text[2345].replace('"completed"', '"complete"')
+    text[7345] = text[7345].replace('"completed"', '"complete"')
     lock.write_text("\n".join(text))
-    with pytest.raises(LockfileError, match="line 2346: row 'k02344': status: 'complete'"):
+    with pytest.raises(LockfileError, match="line 7346: row 'k07344': status: 'complete'"):
         view.recorded(lock, "m.yaml", list)
     assert journal_path(lock).exists() is False
+
+
+def test_windows_line_ends_and_blank_lines_still_load(tmp_path) -> None:
+    lock = tmp_path / "m.lock"
+    lockfile.save(lock, {k: entry(k) for k in ("a", "b", "c")}, "m.yaml")
+    lock.write_bytes(
+        lock.read_bytes().replace(b"\n", b"\r\n").replace(b'\r\n{"key": "c', b'\r\n\r\n{"key": "c')
+    )
+    assert lockfile.load(lock) == {k: entry(k) for k in ("a", "b", "c")}
+    assert [n for n, _ in lockfile.rows(lock)] == [2, 3, 5]
