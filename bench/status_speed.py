@@ -7,8 +7,8 @@ wall time and peak RSS of that process: min and median.
   status        heyrender status m.yaml          > /dev/null
   status-json   heyrender status m.yaml --json   > /dev/null
   imports       python -c 'import heyrender.cli' (the floor under any command)
-  plan-load     what plan does with the lockfile: State.load (every Entry)
-  plan-stream   the checked rows streamed, nothing kept (state.lockfile.rows)
+  plan-load     State.load: every Entry (what plan did with the lockfile before)
+  plan-entries  state.view.plan_entries: what plan does now
 
     python bench/status_speed.py [--rows 100000] [--runs 3] [--plan-rows 1000000]
 """
@@ -41,12 +41,11 @@ from heyrender.state.store import State
 State.load(Path(sys.argv[1]), "m.yaml")
 """
 
-PLAN_STREAM = """
+PLAN_ENTRIES = """
 import sys
 from pathlib import Path
-from heyrender.state import lockfile
-for _ in lockfile.rows(Path(sys.argv[1]), "m.yaml"):
-    pass
+from heyrender.state.view import plan_entries
+plan_entries(Path(sys.argv[1]), "m.yaml")
 """
 
 
@@ -115,13 +114,14 @@ def main() -> None:
             args.runs,
         )
         report(f"plan-load {args.rows:,}", [python, "-c", PLAN_LOAD, lock], args.runs)
-        report(f"plan-stream {args.rows:,}", [python, "-c", PLAN_STREAM, lock], args.runs)
+        report(f"plan-entries {args.rows:,}", [python, "-c", PLAN_ENTRIES, lock], args.runs)
     if args.plan_rows:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             campaign(folder, args.plan_rows)
             lock = str(folder / "m.lock")
-            report(f"plan-stream {args.plan_rows:,}", [python, "-c", PLAN_STREAM, lock], 1)
+            runs = args.runs
+            report(f"plan-entries {args.plan_rows:,}", [python, "-c", PLAN_ENTRIES, lock], runs)
             report(f"plan-load {args.plan_rows:,}", [python, "-c", PLAN_LOAD, lock], 1)
 
 

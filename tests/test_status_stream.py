@@ -111,3 +111,39 @@ def test_windows_line_ends_and_blank_lines_still_load(tmp_path) -> None:
     )
     assert lockfile.load(lock) == {k: entry(k) for k in ("a", "b", "c")}
     assert [n for n, _ in lockfile.rows(lock)] == [2, 3, 5]
+
+
+def test_plan_entries_answer_as_every_entry_would(tmp_path) -> None:
+    from heyrender.campaign.rows import Desired
+    from heyrender.run.plan import diff
+
+    lock = tmp_path / "m.lock"
+    digest = "sha256:" + "ab" * 32
+    recorded = {
+        f"k{i:04d}": Entry(
+            f"k{i:04d}",
+            digest if i % 7 else "sha256:short",
+            ("completed", "failed", "processing", "submitting", "not_created")[i % 5],
+            title=f"t{i}",
+            video_id=f"v{i}",
+            failure_code="E" if i % 5 == 1 else None,
+        )
+        for i in range(3000)
+    }
+    recorded["zoë✓"] = Entry("zoë✓", digest, "completed", video_id="v")
+    lockfile.save(lock, recorded, "m.yaml")
+    state = State.load(lock, "m.yaml")
+    state.record(Entry("k0005", "sha256:" + "cd" * 32, "completed"))
+    state.record(Entry("new", digest, "completed"))
+    state.close()
+    whole = State.load(lock, "m.yaml").entries
+    compact = view.plan_entries(lock, "m.yaml")
+    assert len(compact) == len(whole) and sorted(compact) == sorted(whole)
+    assert all(compact[key].request == whole[key].request for key in whole)
+    assert all(compact[key].status == whole[key].status for key in whole)
+    assert compact.get("absent") is None and "k0001" in compact and "absent" not in compact
+    desired = [
+        Desired(key, 2, digest if i % 3 else "sha256:" + "ef" * 32, key, ())
+        for i, key in enumerate([*sorted(whole)[::2], "fresh"])
+    ]
+    assert diff(desired, compact) == diff(desired, whole)

@@ -22,7 +22,7 @@ from heyrender.run.apply import ApplyOptions
 from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
 from heyrender.run.reconcile import RunOptions
-from heyrender.state.store import State
+from heyrender.state.view import plan_entries
 
 
 def validate(path: str, as_json: bool) -> int:
@@ -70,8 +70,7 @@ def echo(line: str) -> None:
 def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
     manifest = manifests.load(path)
     campaign = Campaign.expand(manifest)
-    state = State.load(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, state.entries)
+    result = diff(campaign.rows, plan_entries(manifest.lockfile_path, manifest.path.name))
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -4,7 +4,9 @@ an Entry per row, so `status` on 100k rows holds one row at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,3 +64,100 @@ def recorded(
     except Unsorted:
         entries = store.State.load(lock_path, manifest_name).entries
         return consume(iter([[as_row(entries[key]) for key in sorted(entries)]]))
+
+
+COMPLETED = "completed"
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class PlanEntries(Mapping[str, Entry]):
+    """Recorded entries by key, as plan needs them, in about 75 bytes per completed row.
+
+    A completed row whose request is a sha256 hash is kept as its key (UTF-8, in one
+    buffer) and its 32-byte digest, and read back as an Entry with key, request and
+    status only: all that plan asks of a finished row. Every other row (in progress,
+    failed, missing, uncertain...) is kept whole. Loading every Entry costs about 1.2 KB
+    per row: 1.2 GB at a million rows.
+    """
+
+    def __init__(self, batches: Iterable[list[Row]]) -> None:
+        self._keys = bytearray()
+        self._ends = array("Q")
+        self._digests = bytearray()
+        self._whole: dict[str, Entry] = {}
+        self._completed: Any = None
+        buckets = array("Q")
+        for batch in batches:
+            for row in batch:
+                request = row["request"]
+                if row["status"] == COMPLETED and len(request) == 71 and DIGEST.fullmatch(request):
+                    self._completed = row["status"]
+                    key = row["key"]
+                    self._keys += key.encode()
+                    self._ends.append(len(self._keys))
+                    self._digests += bytes.fromhex(request[7:])
+                    buckets.append(hash(key) & MASK)
+                else:
+                    self._whole[row["key"]] = Entry(**row)
+        self._index = BucketIndex(buckets)
+
+    def _key(self, index: int) -> bytes:
+        start = self._ends[index - 1] if index else 0
+        return bytes(self._keys[start : self._ends[index]])
+
+    def __getitem__(self, key: str) -> Entry:
+        whole = self._whole.get(key)
+        if whole is not None:
+            return whole
+        wanted = key.encode()
+        for index in self._index.candidates(hash(key) & MASK):
+            if self._key(index) == wanted:
+                digest = self._digests[32 * index : 32 * index + 32]
+                return Entry(key=key, request="sha256:" + digest.hex(), status=self._completed)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(len(self._ends)):
+            yield self._key(index).decode()
+        yield from self._whole
+
+    def __len__(self) -> int:
+        return len(self._ends) + len(self._whole)
+
+
+MASK = (1 << 64) - 1
+
+
+class BucketIndex:
+    """Row numbers grouped by a hash of their key: a counting sort into one array."""
+
+    def __init__(self, hashes: array[int]) -> None:
+        self.size = 1 << max(4, len(hashes).bit_length())
+        self._hashes = hashes
+        counts = array("I", bytes(4 * (self.size + 1)))
+        shift = 64 - self.size.bit_length() + 1
+        self._shift = shift
+        for value in hashes:
+            counts[(value >> shift) + 1] += 1
+        for bucket in range(self.size):
+            counts[bucket + 1] += counts[bucket]
+        self._starts = counts
+        order = array("I", bytes(4 * len(hashes)))
+        filled = array("I", counts)
+        for index, value in enumerate(hashes):
+            bucket = value >> shift
+            order[filled[bucket]] = index
+            filled[bucket] += 1
+        self._order = order
+
+    def candidates(self, value: int) -> Iterator[int]:
+        bucket = value >> self._shift
+        for position in range(self._starts[bucket], self._starts[bucket + 1]):
+            index = self._order[position]
+            if self._hashes[index] == value:
+                yield index
+
+
+def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
+    """What plan compares the campaign with, streamed into PlanEntries."""
+    return recorded(lock_path, manifest_name, PlanEntries)
