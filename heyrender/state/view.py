@@ -82,11 +82,11 @@ class PlanEntries(Mapping[str, Entry]):
 
     def __init__(self, batches: Iterable[list[Row]]) -> None:
         self._keys = bytearray()
-        self._ends = array("Q")
+        self._ends = array("I")  # "Q" once the keys pass 4 GiB
         self._digests = bytearray()
         self._whole: dict[str, Entry] = {}
         self._completed: Any = None
-        buckets = array("Q")
+        buckets = array("I")
         for batch in batches:
             for row in batch:
                 request = row["request"]
@@ -94,6 +94,8 @@ class PlanEntries(Mapping[str, Entry]):
                     self._completed = row["status"]
                     key = row["key"]
                     self._keys += key.encode()
+                    if len(self._keys) > 0xFFFFFFFF and self._ends.typecode == "I":
+                        self._ends = array("Q", self._ends)
                     self._ends.append(len(self._keys))
                     self._digests += bytes.fromhex(request[7:])
                     buckets.append(hash(key) & MASK)
@@ -125,27 +127,27 @@ class PlanEntries(Mapping[str, Entry]):
         return len(self._ends) + len(self._whole)
 
 
-MASK = (1 << 64) - 1
+MASK = 0xFFFFFFFF  # 32 bits of the key's hash: its top bits pick the bucket
 
 
 class BucketIndex:
-    """Row numbers grouped by a hash of their key: a counting sort into one array."""
+    """Row numbers grouped by a 32-bit hash of their key (about two per bucket): a counting
+    sort into one array. The hash itself is kept to skip most key comparisons."""
 
     def __init__(self, hashes: array[int]) -> None:
-        self.size = 1 << max(4, len(hashes).bit_length())
+        self.size = 1 << max(4, len(hashes).bit_length() - 1)
         self._hashes = hashes
+        self._shift = 32 - (self.size.bit_length() - 1)
         counts = array("I", bytes(4 * (self.size + 1)))
-        shift = 64 - self.size.bit_length() + 1
-        self._shift = shift
         for value in hashes:
-            counts[(value >> shift) + 1] += 1
+            counts[(value >> self._shift) + 1] += 1
         for bucket in range(self.size):
             counts[bucket + 1] += counts[bucket]
         self._starts = counts
         order = array("I", bytes(4 * len(hashes)))
         filled = array("I", counts)
         for index, value in enumerate(hashes):
-            bucket = value >> shift
+            bucket = value >> self._shift
             order[filled[bucket]] = index
             filled[bucket] += 1
         self._order = order
