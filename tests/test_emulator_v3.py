@@ -223,6 +223,8 @@ def test_idempotency_key_replays_the_first_answer_even_for_another_body(shared) 
     stats = api.get("/_emulator/stats").json()
     assert stats["creates_accepted"] - before["creates_accepted"] == 2
     assert stats["idempotent_replays"] - before["idempotent_replays"] == 2
+    other_body = stats["idempotent_replays_of_another_body"]
+    assert other_body - before["idempotent_replays_of_another_body"] == 1
     assert stats["creates_by_title"]["replayed"] == 2 and "changed" not in stats["creates_by_title"]
 
 
