@@ -180,7 +180,7 @@ def write_lockfile(manifest: Path) -> None:
                 request=row.request,
                 status="completed",
                 video_id=f"vid-{row.key}",
-                title=row.title,
+                title=f"title of {row.key}",
             )
     state.checkpoint()
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-from heyrender.campaign.expand import Expansion
+from heyrender.campaign.expand import Expansion, canonical_json
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
 
+DIGEST = 32
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """What a row asks for now."""
 
@@ -23,24 +27,70 @@ class Desired:
     problems: tuple[FieldProblem, ...] = ()
 
 
+class Rows(Sequence[Desired]):
+    """Every row's key, line and request hash, packed: a Desired is made when it is read.
+
+    A million rows keep a list of keys, 4 bytes of line and 32 bytes of hash each; problems
+    only for invalid rows. Titles are not kept: bodies() gives each submitted row its title.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.lines = array("L")
+        self.digests = bytearray()
+        self.problems: dict[int, tuple[FieldProblem, ...]] = {}
+
+    def add(self, key: str, line: int, digest: bytes, problems: list[FieldProblem]) -> None:
+        if problems:
+            self.problems[len(self.keys)] = tuple(problems)
+        self.keys.append(key)
+        self.lines.append(line)
+        self.digests += digest
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _at(self, index: int) -> Desired:
+        digest = self.digests[index * DIGEST : (index + 1) * DIGEST]
+        return Desired(
+            self.keys[index],
+            self.lines[index],
+            "sha256:" + digest.hex(),
+            None,
+            self.problems.get(index, ()),
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> Desired: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Desired]: ...
+    def __getitem__(self, index: int | slice) -> Desired | Sequence[Desired]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(len(self))[index]]
+        return self._at(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[Desired]:
+        for index in range(len(self.keys)):
+            yield self._at(index)
+
+
 @dataclass
 class Campaign:
     manifest: Manifest
-    rows: list[Desired] = field(default_factory=list)
+    rows: Rows = field(default_factory=Rows)
     validation: ValidationResult | None = None
 
     @classmethod
     def expand(cls, manifest: Manifest) -> Campaign:
-        """One pass: every row's request hash, title and problems, but no bodies kept."""
+        """One pass: every row's request hash and problems, but no bodies kept."""
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
+        rows = campaign.rows
         for row in checked_rows(expansion):
             result.count(row)
-            title = row.body.get("title") if row.body else None
-            campaign.rows.append(
-                Desired(row.key, row.line, row.request_hash, title, tuple(row.problems))
-            )
+            digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            rows.add(row.key, row.line, digest, row.problems)
         result.close(expansion)
         campaign.validation = result
         return campaign
@@ -56,4 +106,5 @@ class Campaign:
         for row in Expansion(self.manifest):
             desired = wanted.get(row.key)
             if desired is not None and row.body is not None and row.request_hash == desired.request:
-                yield desired, row.body
+                title = row.body.get("title")
+                yield Desired(desired.key, desired.line, desired.request, title), row.body
