@@ -15,9 +15,12 @@ from heyrender.campaign import repeats, schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row, Span
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.repeats import Ledger
+from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError
+from heyrender.versions import DEFAULT_API, ApiVersion
+from heyrender.wording import first_few
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
@@ -62,10 +65,13 @@ COERCE: dict[str, Callable[[str], Any]] = {
 
 @dataclass(frozen=True)
 class ExpandedRow:
+    """One row rendered: `body` in the manifest's vocabulary, `request_body` as the API takes it."""
+
     key: str
     line: int
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
+    api: ApiVersion = DEFAULT_API
 
     @property
     def valid(self) -> bool:
@@ -73,7 +79,13 @@ class ExpandedRow:
 
     @property
     def request_hash(self) -> str:
+        """Over the manifest's vocabulary, so switching API does not make done rows outdated."""
         return request_hash(self.body or {})
+
+    @property
+    def request_body(self) -> dict[str, Any] | None:
+        """What is sent (and what render prints): the one place fields become the API's body."""
+        return None if self.body is None else request_body(self.body, self.api)
 
 
 def canonical_json(body: dict[str, Any]) -> str:
@@ -429,8 +441,8 @@ class Expansion:
             return ExpandedRow(key, row.line, None, [problem])
         if body is None:
             body, problems = template.render(context)
-            return ExpandedRow(key, row.line, body, problems)
-        return ExpandedRow(key, row.line, body, [])  # type: ignore[arg-type]
+            return ExpandedRow(key, row.line, body, problems, self.manifest.api)
+        return ExpandedRow(key, row.line, body, [], self.manifest.api)  # type: ignore[arg-type]
 
     def absorb(self, other: Expansion) -> None:
         """Adds the counts and keys of the span after this one."""
@@ -461,8 +473,7 @@ class Expansion:
         duplicates = self.duplicate_keys()
         if duplicates:
             listed = [
-                f"{key} (lines {', '.join(map(str, lines))})"
-                for key, lines in duplicates[:KEY_LINES_SHOWN]
+                f"{key} (lines {first_few(lines)})" for key, lines in duplicates[:KEY_LINES_SHOWN]
             ]
             more = len(duplicates) - len(listed)
             parts.append(
@@ -471,7 +482,9 @@ class Expansion:
         if self.empty_keys:
             count = self.empty_keys
             shown = ", ".join(map(str, self.empty_key_lines)) + (
-                f" and {count - KEY_LINES_SHOWN} more" if count > KEY_LINES_SHOWN else ""
+                f" and {count - len(self.empty_key_lines):,} more"
+                if count > len(self.empty_key_lines)
+                else ""
             )
             parts.append(f"empty {column} on line{'s' if count > 1 else ''} {shown}")
         if parts:

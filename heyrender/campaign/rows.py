@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
 from heyrender.campaign.expand import Expansion, canonical_json
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
+from heyrender.versions import ApiVersion
 
 DIGEST = 32
 
@@ -95,8 +96,11 @@ class Campaign:
         campaign.validation = result
         return campaign
 
-    def bodies(self, keys: list[str]) -> Iterator[tuple[Desired, dict[str, Any]]]:
-        """The bodies of these rows, in CSV order, rendered again from the CSV.
+    def bodies(
+        self, keys: list[str], api: ApiVersion | None = None
+    ) -> Iterator[tuple[Desired, dict[str, Any]]]:
+        """The request bodies of these rows, in CSV order, rendered again from the CSV, for
+        `api` (the manifest's by default): what the client POSTs.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
@@ -105,6 +109,9 @@ class Campaign:
         wanted = {row.key: row for row in self.rows if row.key in keyset}
         for row in Expansion(self.manifest):
             desired = wanted.get(row.key)
-            if desired is not None and row.body is not None and row.request_hash == desired.request:
+            if desired is None or row.body is None:
+                continue
+            body = row.request_body if api is None else replace(row, api=api).request_body
+            if body is not None and row.request_hash == desired.request:
                 title = row.body.get("title")
-                yield Desired(desired.key, desired.line, desired.request, title), row.body
+                yield Desired(desired.key, desired.line, desired.request, title), body

@@ -52,10 +52,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        if row.body is None:
-            continue
+        body = row.request_body
+        if body is None or row.problems:
+            continue  # an invalid row is never sent, so it has no body to show
         if fmt == "json":
-            click.echo(output.body_json(row.body, pretty=row_key is not None))
+            click.echo(output.body_json(body, pretty=row_key is not None))
         else:
             click.echo(output.body_yaml(row, csv_name), nl=False)
     expansion.check_keys()
@@ -113,7 +114,7 @@ def apply(path: str, **options: Any) -> int:
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
     from heyrender.api.client import Settings
-    from heyrender.commands.status import status as show_status
+    from heyrender.commands.show_status import status as show_status
 
     manifest = load_manifest(path)
     settings = Settings.from_env(api_base) if refresh else None
@@ -122,7 +123,7 @@ def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int
 
 def download(path: str, out: str | None, api_base: str | None) -> int:
     from heyrender.api.client import Settings
-    from heyrender.commands.download import download as download_videos
+    from heyrender.commands.save_videos import download as download_videos
 
     manifest = load_manifest(path)
     return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
