@@ -1,6 +1,6 @@
-"""Start-up cost: the import time (`python -X importtime`, and CPU time) of `heyrender --help` and of what
-`heyrender validate` imports, min and median of several fresh processes, and which heavy
-packages each loads (none of aiohttp, rich, httpx or jsonschema should appear).
+"""Start-up cost: import time (`python -X importtime`, and CPU time) of `heyrender --help` and
+of what `heyrender validate` imports, min and median of several fresh processes, and which
+heavy packages each loads (none of aiohttp, rich, httpx or jsonschema should appear).
 
     python bench/startup.py [--runs 7]
 """
