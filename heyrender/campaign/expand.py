@@ -88,8 +88,12 @@ class ExpandedRow:
         return None if self.body is None else request_body(self.body, self.api)
 
 
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(body: dict[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The body as sorted, compact JSON: what a request hash covers."""
+    return CANONICAL.encode(body)
 
 
 def request_hash(body: dict[str, Any]) -> str:
