@@ -13,6 +13,7 @@ from heyrender.errors import HeyrenderError
 
 if TYPE_CHECKING:
     from heyrender.campaign.manifest import Manifest
+    from heyrender.terminal import OutputSettings
 
 # Each command imports what only it needs (the HTTP client, rich, the state store) when it
 # runs, so `heyrender --help` and `heyrender validate` start quickly.
@@ -111,7 +112,7 @@ def plan(
     return 0
 
 
-def apply(path: str, **options: Any) -> int:
+def apply(path: str, output: OutputSettings, **options: Any) -> int:
     from heyrender.api.client import Settings
     from heyrender.run.apply import ApplyOptions
     from heyrender.run.apply import apply as apply_manifest
@@ -126,7 +127,7 @@ def apply(path: str, **options: Any) -> int:
         timeout=options.pop("timeout"),
         settle_grace=options.pop("settle_grace"),
     )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
 def status(
@@ -140,9 +141,16 @@ def status(
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None, allow_outside: bool = False) -> int:
+def download(
+    path: str,
+    out: str | None,
+    api_base: str | None,
+    output: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.save_videos import download as download_videos
 
     manifest = load_manifest(path, allow_outside)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
