@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -13,23 +14,11 @@ import click
 
 from heyrender import __version__, commands
 from heyrender.cligroup import Example, Group
+from heyrender.emulator.faults import CREATE_FAULTS
 from heyrender.errors import HeyrenderError, os_error_sentence
 from heyrender.terminal import OutputSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
-OUTSIDE_CAMPAIGN = click.option(
-    "--allow-outside-campaign",
-    is_flag=True,
-    help="Let the manifest name files outside its campaign (its git repository or folder).",
-)
-
-
-def MANIFEST(command: F) -> F:
-    """The manifest argument, and the one flag that widens which files it may name."""
-    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
-    return argument(OUTSIDE_CAMPAIGN(command))
-
-
 EXIT_INTERRUPTED = 130
 pass_output = click.make_pass_decorator(OutputSettings, ensure=True)
 OS_ERROR_HINTS = {
@@ -60,6 +49,19 @@ def quiet_broken_pipe() -> NoReturn:
     except (OSError, ValueError):
         pass
     sys.exit(1)
+
+
+OUTSIDE_CAMPAIGN = click.option(
+    "--allow-outside-campaign",
+    is_flag=True,
+    help="Let the manifest name files outside its campaign (its git repository or folder).",
+)
+
+
+def MANIFEST(command: F) -> F:
+    """The manifest argument, and the one flag that widens which files it may name."""
+    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+    return argument(OUTSIDE_CAMPAIGN(command))
 
 
 def reports_errors(command: F) -> F:
@@ -165,6 +167,20 @@ def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign:
     sys.exit(commands.render(manifest, row_key, fmt, allow_outside_campaign))
 
 
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def finite(low: float, high: float | None = None, *, above: bool = False) -> Finite:
+    return Finite(min=low, max=high, min_open=above)
+
+
 @main.command(
     examples=[
         Example("heyrender emulator --port 8080", "Rehearse a campaign without spending credits"),
@@ -173,33 +189,118 @@ def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign:
     ]
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
-@click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
-@click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
-@click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--render-seconds",
+    type=finite(0),
+    default=3.0,
+    show_default=True,
+    help="How long a render takes.",
+)
+@click.option(
+    "--fail-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of videos that fail.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Unfinished videos allowed.",
+)
 @click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
 @click.option(
-    "--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives."
+    "--url-ttl",
+    type=finite(0, above=True),
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a file URL lives.",
 )
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
-@click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
-@click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
+@click.option(
+    "--fault-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests that fail.",
+)
+@click.option(
+    "--fault-kinds",
+    type=click.Choice(CREATE_FAULTS),
+    multiple=True,
+    help="Inject only these kinds of fault (repeatable; default: all).",
+)
+@click.option(
+    "--slow-seconds",
+    type=finite(0),
+    default=120.0,
+    show_default=True,
+    help="Delay of a 'slow' fault.",
+)
+@click.option(
+    "--credits", type=click.IntRange(min=0), default=None, help="Videos the account can pay for."
+)
+@click.option(
+    "--balance-usd",
+    type=finite(0),
+    default=1_000_000.0,
+    show_default=True,
+    help="The wallet's USD balance; each rendered second draws it down.",
+)
+@click.option(
+    "--billing-type",
+    type=click.Choice(["wallet", "subscription", "usage_based"]),
+    default="wallet",
+    show_default=True,
+    help="The account shape GET /v3/users/me answers with.",
+)
+@click.option(
+    "--idempotency-ttl",
+    type=finite(0, above=True),
+    default=24 * 3600.0,
+    show_default=True,
+    help="Seconds an Idempotency-Key replays its first answer.",
+)
+@click.option(
+    "--retry-after",
+    type=finite(0),
+    default=1.0,
+    show_default=True,
+    help="Retry-After sent with a 429.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
 @click.option("--quiet", is_flag=True, help="No line per request (also: heyrender --quiet).")
 @pass_output
 @reports_errors
-def emulator(output: OutputSettings, /, host: str, port: int, **options: Any) -> None:
-    """Run a HeyGen-compatible API server on loopback.
+def emulator(
+    output: OutputSettings,
+    /,
+    host: str,
+    port: int,
+    billing_type: str,
+    fault_kinds: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Run a HeyGen-compatible API server (v3 and v2) on loopback.
 
-    It checks bodies with the same schema as validate, renders videos in a few seconds and
-    serves real MP4 files from expiring URLs. It runs until Ctrl-C.
+    It checks bodies with the same schemas as validate, honours Idempotency-Key, keeps a
+    wallet, accepts asset uploads, renders videos in a few seconds and serves real MP4 files
+    from expiring URLs. It runs until Ctrl-C.
     """
+    from heyrender.emulator.billing import BillingType
     from heyrender.emulator.server import Options, run
 
     options["quiet"] = options["quiet"] or output.quiet
-
-    run(Options(**options), host, port)
+    kinds = fault_kinds or CREATE_FAULTS
+    run(Options(billing_type=BillingType(billing_type), fault_kinds=kinds, **options), host, port)
 
 
 API_BASE = click.option(
