@@ -87,12 +87,11 @@ def plan(
     from heyrender.run.plan import diff
     from heyrender.run.uploads import plan_uploads
     from heyrender.state.assets import AssetStore
-    from heyrender.state.store import State
+    from heyrender.state.view import plan_entries
 
     manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
-    state = State.load(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, state.entries)
+    result = diff(campaign.rows, plan_entries(manifest.lockfile_path, manifest.path.name))
     files = campaign.media_files(list(result["create"]))
     uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     if as_json:
