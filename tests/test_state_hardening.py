@@ -209,6 +209,15 @@ def test_a_broken_field_names_its_line_row_and_field(tmp_path, fields, words) ->
     assert str(caught.value).startswith(f"m.lock line 2: row 'dana@acme.io': {words}")
 
 
+def test_an_escaped_half_surrogate_is_refused_and_a_pair_is_kept(tmp_path) -> None:
+    path = tmp_path / "m.lock"
+    path.write_text('{"heyrender_lockfile": 1}\n' + ROW + '"title": "a\\ud83d\\ude00"}\n')
+    assert lockfile.load(path)["dana@acme.io"].title == "a\U0001f600"
+    path.write_text('{"heyrender_lockfile": 1}\n' + ROW + '"title": "a\\ud800"}\n')
+    with pytest.raises(LockfileError, match="line 2: not text: it escapes half of a UTF-16"):
+        lockfile.load(path)
+
+
 def test_a_status_must_be_one_of_the_status_enum(tmp_path) -> None:
     path = tmp_path / "m.lock"
     path.write_text('{"heyrender_lockfile": 1}\n{"key": "a", "request": "r", "status": "done"}\n')
