@@ -332,6 +332,16 @@ def test_a_checkpoint_removes_temporaries_a_killed_write_left(tmp_path) -> None:
     assert set(lockfile.load(lock)) == {"a", "b"}
 
 
+def test_a_checkpoint_with_nothing_new_still_removes_stale_temporaries(tmp_path) -> None:
+    lock = saved(tmp_path, entry("a"))
+    before = lock.read_bytes()
+    (tmp_path / ".m.lock.zzzzzzzz").write_bytes(before)
+    with StateLock(lock, "m.yaml"):
+        State.load(lock, "m.yaml").checkpoint()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lock"]
+    assert lock.read_bytes() == before
+
+
 def test_a_failed_write_removes_its_temporary(tmp_path, monkeypatch) -> None:
     lock = saved(tmp_path, entry("a"))
 
