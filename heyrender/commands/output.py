@@ -12,12 +12,12 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
 from heyrender.wording import counted
 
 if TYPE_CHECKING:
     from heyrender.campaign.expand import ExpandedRow
     from heyrender.campaign.validate import ValidationResult
+    from heyrender.run.plan import Plan
     from heyrender.run.uploads import UploadPlan
 
 
@@ -107,6 +107,8 @@ SHOWN_PER_GROUP = 10
 
 
 def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str]:
+    from heyrender.run.plan import DESCRIPTIONS, GROUPS
+
     yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in GROUPS:
         keys = plan[group]
