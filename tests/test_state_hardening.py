@@ -4,6 +4,7 @@ nothing is left behind."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -351,6 +352,28 @@ def test_a_failed_write_removes_its_temporary(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk gone"):
         lockfile.save(lock, {"b": entry("b")}, "m.yaml")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.lock"]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [(errno.EACCES, "Permission denied"), (errno.ENOSPC, "No space left")]
+)
+def test_a_lockfile_that_cannot_be_written_is_a_clear_error(
+    tmp_path, monkeypatch, code, words
+) -> None:
+    path = saved(tmp_path, entry("a"))
+    before = path.read_bytes()
+    real_open = os.open
+
+    def refuse(name, flags, *rest):
+        if flags & os.O_EXCL:
+            raise OSError(code, os.strerror(code))
+        return real_open(name, flags, *rest)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(LockfileError, match=rf"m\.lock: cannot be written \({words}"):
+        lockfile.save(path, {"b": entry("b")}, "m.yaml")
+    assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.lock"]
 
 
