@@ -377,6 +377,20 @@ def test_a_lockfile_that_cannot_be_written_is_a_clear_error(
     assert [p.name for p in tmp_path.iterdir()] == ["m.lock"]
 
 
+def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    state = State.load(tmp_path / "m.lock", "m.yaml")
+    real_open = os.open
+
+    def refuse(name, flags, *rest):
+        if str(name).endswith(".journal"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(name, flags, *rest)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(LockfileError, match=r"m\.lock\.journal: cannot be opened \(Read-only"):
+        state.record(entry("a"), durable=True)
+
+
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_a_new_lockfile_respects_the_umask(tmp_path, umask, mode) -> None:
     previous = os.umask(umask)

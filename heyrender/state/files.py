@@ -43,8 +43,12 @@ def open_fd(path: Path, flags: int) -> int:
             raise not_a_file(path, "a folder") from None
         if exc.errno == errno.ENXIO:
             raise not_a_file(path, "a special file") from None
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise LockfileError(path, "cannot be opened: permission denied") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise LockfileError(
+                path,
+                f"cannot be opened ({exc.strerror})",
+                hint=f"make {path.parent} and its state files writable, then run it again",
+            ) from None
         raise
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
