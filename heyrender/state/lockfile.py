@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -149,9 +150,19 @@ DECODE = json.JSONDecoder(parse_constant=no_constant).decode
 BATCH = 1000
 
 
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_line(raw: bytes, path: Path, line: int, noun: str = "") -> Any:
     try:
-        return DECODE(raw.decode("utf-8"))
+        data = DECODE(raw.decode("utf-8"))
+        if SURROGATE_ESCAPE.search(raw):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except UnicodeEncodeError:
+        raise LockfileError(
+            path, f"{noun}not text: it escapes half of a UTF-16 surrogate pair", line=line
+        ) from None
     except json.JSONDecodeError as exc:
         raise LockfileError(path, f"{noun}not valid JSON ({exc.msg})", line=line) from None
     except UnicodeDecodeError:
@@ -194,6 +205,8 @@ def checked_block(block: bytes, count: int, first: int, path: Path, noun: str) -
 def decoded_together(block: bytes, count: int) -> list[Any] | None:
     body = block[:-1] if block.endswith(b"\n") else block
     if not (body[:1] == b"{" and body[-1:] == b"}" and body.count(b"}\n{") == count - 1):
+        return None
+    if SURROGATE_ESCAPE.search(body):
         return None
     try:
         rows = DECODE(b"".join((b"[", body.replace(b"\n", b","), b"]")).decode())

@@ -108,8 +108,8 @@ class State:
         """Writes the lockfile atomically, then drops the journal it now holds. Nothing is
         written when nothing changed, so a refused apply leaves no lockfile behind. Call it
         only while holding the state lock: it removes temporary files a killed write left."""
+        files.remove_stale_temporaries(self.lock_path)
         if self._unsaved:
-            files.remove_stale_temporaries(self.lock_path)
             lockfile.save(self.lock_path, self.entries, self.manifest_name)
         self.close()
         journal_path(self.lock_path).unlink(missing_ok=True)
