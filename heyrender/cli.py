@@ -2,52 +2,151 @@
 
 from __future__ import annotations
 
+import errno
+import math
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from heyrender import __version__, commands
-from heyrender.errors import HeyrenderError
+from heyrender.cligroup import Example, Group
+from heyrender.emulator.faults import CREATE_FAULTS
+from heyrender.errors import HeyrenderError, os_error_sentence
+from heyrender.terminal import OutputSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
-MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+EXIT_INTERRUPTED = 130
+pass_output = click.make_pass_decorator(OutputSettings, ensure=True)
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "free some disk space, then run the command again",
+    errno.EDQUOT: "free some disk space, then run the command again",
+    errno.EACCES: "check that you may read and write that path",
+    errno.EPERM: "check that you may read and write that path",
+    errno.EROFS: "choose a folder on a writable file system",
+}
+
+
+def fail(message: str, hint: str | None, exit_code: int) -> NoReturn:
+    ctx = click.get_current_context(silent=True)
+    settings = ctx.find_object(OutputSettings) if ctx else None
+    colored = settings is None or settings.color
+    label = click.style("Error:", fg="red", bold=True) if colored else "Error:"
+    click.echo(f"{label} {message}", err=True)
+    if hint:
+        click.echo(f"Hint: {hint}", err=True)
+    sys.exit(exit_code)
+
+
+def quiet_broken_pipe() -> NoReturn:
+    """stdout's reader went away (`heyrender render m.yaml | head`): stop without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(1)
+
+
+OUTSIDE_CAMPAIGN = click.option(
+    "--allow-outside-campaign",
+    is_flag=True,
+    help="Let the manifest name files outside its campaign (its git repository or folder).",
+)
+
+
+def MANIFEST(command: F) -> F:
+    """The manifest argument, and the one flag that widens which files it may name."""
+    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+    return argument(OUTSIDE_CAMPAIGN(command))
 
 
 def reports_errors(command: F) -> F:
-    """Turns heyrender's errors into one 'Error: ...' line and the error's exit code."""
+    """The CLI's one error boundary: heyrender's errors, a user's file that cannot be read
+    or written, and Ctrl-C each become one line on stderr and an exit code, never a
+    traceback. Every command is wrapped in it."""
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except HeyrenderError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
-            sys.exit(exc.exit_code)
+            fail(exc.message, exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", None, EXIT_INTERRUPTED)
+        except click.Abort as exc:  # click turns Ctrl-C or end of input at a prompt into Abort
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                fail("interrupted", None, EXIT_INTERRUPTED)
+            fail("no answer was given", None, 1)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+        except OSError as exc:
+            fail(os_error_sentence(exc), OS_ERROR_HINTS.get(exc.errno or 0), 1)
 
+    run.reports_errors = True  # type: ignore[attr-defined]
     return run  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    examples=[
+        Example("heyrender validate outreach.yaml", "Check every row; nothing is sent"),
+        Example("heyrender plan outreach.yaml", "See what apply would submit"),
+        Example("heyrender apply outreach.yaml", "Submit the missing videos, after a yes"),
+        Example("heyrender download outreach.yaml", "Save the completed videos"),
+    ],
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print no progress or info lines; errors and the final summary still show.",
+)
+@click.option("--no-color", is_flag=True, help="No colour in the output (also: NO_COLOR set).")
 @click.version_option(__version__, prog_name="heyrender")
-def main() -> None:
-    """Personalized HeyGen avatar videos from a manifest and a CSV."""
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, no_color: bool) -> None:
+    """Personalized HeyGen avatar videos from a manifest and a CSV.
+
+    A manifest (YAML) names a CSV of recipients and a request body whose strings are
+    templates over each row. apply submits each missing video exactly once and records
+    it in the lockfile beside the manifest (outreach.yaml -> outreach.lock); commit the
+    lockfile with the manifest and the CSV.
+
+    The global options may go before or after the command.
+    """
+    ctx.obj = OutputSettings.from_options(quiet=quiet, no_color=no_color)
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender validate outreach.yaml"),
+        Example("heyrender validate outreach.yaml --json | jq '.problems[]'", "For machines"),
+    ]
+)
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
-def validate(manifest: str, as_json: bool) -> None:
-    """Expand every row and check every request against the API's rules."""
-    sys.exit(commands.validate(manifest, as_json))
+def validate(manifest: str, as_json: bool, allow_outside_campaign: bool) -> None:
+    """Check every row's request; nothing is sent.
+
+    Expands every row of the CSV through the manifest's templates and checks each request
+    against HeyGen's rules. Problems go to stderr, one line per row and field, then a
+    summary; the exit code is 1 if any row is invalid.
+    """
+    sys.exit(commands.validate(manifest, as_json, allow_outside_campaign))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender render outreach.yaml --row dana@acme.io", "One row's body, as YAML"),
+        Example("heyrender render outreach.yaml --format json > bodies.jsonl", "Every body"),
+    ]
+)
 @MANIFEST
 @click.option("--row", "row_key", metavar="KEY", help="Only the row with this key.")
 @click.option(
@@ -59,41 +158,169 @@ def validate(manifest: str, as_json: bool) -> None:
     help="yaml documents, or JSON (one body per line; indented with --row).",
 )
 @reports_errors
-def render(manifest: str, row_key: str | None, fmt: str) -> None:
-    """Print the request bodies exactly as they would be sent."""
-    sys.exit(commands.render(manifest, row_key, fmt))
+def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign: bool) -> None:
+    """Print the request bodies exactly as they would be sent.
+
+    Like helm template or dbt compile: nothing is sent. Invalid rows are reported on
+    stderr, get no body, and make the exit code 1.
+    """
+    sys.exit(commands.render(manifest, row_key, fmt, allow_outside_campaign))
 
 
-@main.command()
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def finite(low: float, high: float | None = None, *, above: bool = False) -> Finite:
+    return Finite(min=low, max=high, min_open=above)
+
+
+@main.command(
+    examples=[
+        Example("heyrender emulator --port 8080", "Rehearse a campaign without spending credits"),
+        Example("HEYGEN_API_BASE=http://127.0.0.1:8080 heyrender apply outreach.yaml --yes"),
+        Example("heyrender emulator --port 0 --fault-rate 0.1 --seed 7", "With faults"),
+    ]
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
-@click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
-@click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
-@click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--render-seconds",
+    type=finite(0),
+    default=3.0,
+    show_default=True,
+    help="How long a render takes.",
+)
+@click.option(
+    "--fail-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of videos that fail.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Unfinished videos allowed.",
+)
 @click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
 @click.option(
-    "--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives."
+    "--url-ttl",
+    type=finite(0, above=True),
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a file URL lives.",
 )
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
-@click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
-@click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
+@click.option(
+    "--fault-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests that fail.",
+)
+@click.option(
+    "--fault-kinds",
+    type=click.Choice(CREATE_FAULTS),
+    multiple=True,
+    help="Inject only these kinds of fault (repeatable; default: all).",
+)
+@click.option(
+    "--slow-seconds",
+    type=finite(0),
+    default=120.0,
+    show_default=True,
+    help="Delay of a 'slow' fault.",
+)
+@click.option(
+    "--credits", type=click.IntRange(min=0), default=None, help="Videos the account can pay for."
+)
+@click.option(
+    "--balance-usd",
+    type=finite(0),
+    default=1_000_000.0,
+    show_default=True,
+    help="The wallet's USD balance; each rendered second draws it down.",
+)
+@click.option(
+    "--billing-type",
+    type=click.Choice(["wallet", "subscription", "usage_based"]),
+    default="wallet",
+    show_default=True,
+    help="The account shape GET /v3/users/me answers with.",
+)
+@click.option(
+    "--idempotency-ttl",
+    type=finite(0, above=True),
+    default=24 * 3600.0,
+    show_default=True,
+    help="Seconds an Idempotency-Key replays its first answer.",
+)
+@click.option(
+    "--retry-after",
+    type=finite(0),
+    default=1.0,
+    show_default=True,
+    help="Retry-After sent with a 429.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
-@click.option("--quiet", is_flag=True, help="No line per request.")
+@click.option("--quiet", is_flag=True, help="No line per request (also: heyrender --quiet).")
+@pass_output
 @reports_errors
-def emulator(host: str, port: int, **options: Any) -> None:
-    """Run the HeyGen-compatible API emulator until Ctrl-C."""
+def emulator(
+    output: OutputSettings,
+    /,
+    host: str,
+    port: int,
+    billing_type: str,
+    fault_kinds: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Run a HeyGen-compatible API server (v3 and v2) on loopback.
+
+    It checks bodies with the same schemas as validate, honours Idempotency-Key, keeps a
+    wallet, accepts asset uploads, renders videos in a few seconds and serves real MP4 files
+    from expiring URLs. It runs until Ctrl-C.
+    """
+    from heyrender.emulator.billing import BillingType
     from heyrender.emulator.server import Options, run
 
-    run(Options(**options), host, port)
+    options["quiet"] = options["quiet"] or output.quiet
+    kinds = fault_kinds or CREATE_FAULTS
+    run(Options(billing_type=BillingType(billing_type), fault_kinds=kinds, **options), host, port)
 
 
 API_BASE = click.option(
-    "--api-base", envvar="HEYGEN_API_BASE", default=None, help="HeyGen API base URL."
+    "--api-base",
+    envvar="HEYGEN_API_BASE",
+    default=None,
+    metavar="URL",
+    help="HeyGen API base URL; falls back to HEYGEN_API_BASE.  [default: https://api.heygen.com]",
 )
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender plan outreach.yaml"),
+        Example(
+            "heyrender plan outreach.yaml --detailed-exitcode",
+            "In CI: exit 0 when nothing is to do, 2 when rows are pending",
+        ),
+    ]
+)
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="List every key, not the first ten.")
@@ -103,18 +330,39 @@ API_BASE = click.option(
     help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
 )
 @reports_errors
-def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
-    """Show what apply would submit, row by row, like terraform plan."""
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode))
+def plan(
+    manifest: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    allow_outside_campaign: bool,
+) -> None:
+    """Show what apply would submit, row by row.
+
+    Compares the rows with the lockfile, like terraform plan, without talking to HeyGen:
+    rows to create, in progress, done, outdated, orphaned, uncertain and invalid.
+    """
+    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender apply outreach.yaml", "Show the plan, ask, submit, follow to the end"),
+        Example("heyrender apply outreach.yaml --limit 5", "Sample five rows first"),
+        Example("heyrender apply outreach.yaml --yes --no-wait", "In CI: submit and exit"),
+        Example("heyrender apply outreach.yaml --replace-outdated", "Render edited rows again"),
+    ]
+)
 @MANIFEST
 @click.option("--yes", is_flag=True, help="Submit without asking for approval.")
 @click.option(
     "--skip-invalid", is_flag=True, help="Submit the valid rows even if some are invalid."
 )
-@click.option("--replace-outdated", is_flag=True, help="Render rows whose request changed again.")
+@click.option(
+    "--replace-outdated",
+    is_flag=True,
+    help="Render again the rows whose request changed since their video was made.",
+)
 @click.option("--replace", multiple=True, metavar="KEY", help="Render this row again (repeatable).")
 @click.option("--resubmit-uncertain", is_flag=True, help="Resubmit rows that could not be settled.")
 @click.option("--limit", type=click.IntRange(min=0), help="Submit at most N videos.")
@@ -144,30 +392,66 @@ def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) 
     help="How long a lost create may take to appear in the video list.",
 )
 @API_BASE
+@pass_output
 @reports_errors
-def apply(manifest: str, **options: Any) -> None:
-    """Submit the videos that are missing and follow them until done."""
-    sys.exit(commands.apply(manifest, **options))
+def apply(output: OutputSettings, /, manifest: str, **options: Any) -> None:
+    """Submit the missing videos and follow them until done.
+
+    Validates every row, settles any create whose answer was lost, shows the plan and asks
+    for 'yes', then submits each missing video exactly once and records every step in the
+    lockfile. Ctrl-C stops submitting and exits 130; running apply again continues.
+    """
+    sys.exit(commands.apply(manifest, output, **options))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender status outreach.yaml"),
+        Example("heyrender status outreach.yaml --refresh --json", "Poll HeyGen, one row a line"),
+    ]
+)
 @MANIFEST
 @click.option("--refresh", is_flag=True, help="Poll unfinished videos and update the lockfile.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors
-def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
-    """Show each row's video and status from the lockfile."""
-    sys.exit(commands.status(manifest, refresh, as_json, api_base))
+def status(
+    manifest: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside_campaign: bool
+) -> None:
+    """Show each row's video and status from the lockfile.
+
+    Reads only the lockfile, unless --refresh asks HeyGen about unfinished videos.
+    """
+    sys.exit(commands.status(manifest, refresh, as_json, api_base, allow_outside_campaign))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender download outreach.yaml", "Into outreach-videos/ beside the manifest"),
+        Example("heyrender download outreach.yaml --out ~/Videos/spring"),
+    ]
+)
 @MANIFEST
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=str), help="Folder for the files."
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="DIR",
+    help="Folder for the files.  [default: NAME-videos beside the manifest]",
 )
 @API_BASE
+@pass_output
 @reports_errors
-def download(manifest: str, out: str | None, api_base: str | None) -> None:
-    """Save completed videos as <key>.mp4."""
-    sys.exit(commands.download(manifest, out, api_base))
+def download(
+    output: OutputSettings,
+    manifest: str,
+    out: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
+    """Save the completed videos as files.
+
+    Each file is named after its row's key (KEY.mp4, or a cleaned name plus a short hash
+    when the key is not a plain lowercase file name). Files already present are skipped;
+    nothing is created when no video is completed.
+    """
+    sys.exit(commands.download(manifest, out, api_base, output, allow_outside_campaign))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from heyrender.cli import main
 from tests.conftest import BASE_MANIFEST
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "manifests"
@@ -92,13 +91,6 @@ def test_example_campaigns_are_valid(cli) -> None:
         result = cli("validate", manifest)
         assert result.exit_code == 0, result.output
         assert " 0 invalid" in result.stdout
-
-
-def test_every_command_has_help_and_is_in_the_readme() -> None:
-    readme = (EXAMPLES.parent.parent / "README.md").read_text()
-    for name, command in main.commands.items():
-        assert command.help, name
-        assert f"heyrender {name}" in readme, name
 
 
 def test_apply_without_a_terminal_or_yes_refuses_and_submits_nothing(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
 from heyrender.campaign.expand import Expansion, canonical_json
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
+from heyrender.errors import HeyrenderError
 from heyrender.versions import ApiVersion
 
 DIGEST = 32
@@ -26,6 +28,7 @@ class Desired:
     request: str
     title: str | None
     problems: tuple[FieldProblem, ...] = ()
+    media: tuple[MediaUse, ...] = ()
 
 
 class Rows(Sequence[Desired]):
@@ -40,10 +43,20 @@ class Rows(Sequence[Desired]):
         self.lines = array("L")
         self.digests = bytearray()
         self.problems: dict[int, tuple[FieldProblem, ...]] = {}
+        self.media: dict[int, tuple[MediaUse, ...]] = {}
 
-    def add(self, key: str, line: int, digest: bytes, problems: list[FieldProblem]) -> None:
+    def add(
+        self,
+        key: str,
+        line: int,
+        digest: bytes,
+        problems: list[FieldProblem],
+        media: tuple[MediaUse, ...] = (),
+    ) -> None:
         if problems:
             self.problems[len(self.keys)] = tuple(problems)
+        if media:
+            self.media[len(self.keys)] = media
         self.keys.append(key)
         self.lines.append(line)
         self.digests += digest
@@ -59,6 +72,7 @@ class Rows(Sequence[Desired]):
             "sha256:" + digest.hex(),
             None,
             self.problems.get(index, ()),
+            self.media.get(index, ()),
         )
 
     @overload
@@ -80,6 +94,7 @@ class Campaign:
     manifest: Manifest
     rows: Rows = field(default_factory=Rows)
     validation: ValidationResult | None = None
+    media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
     def expand(cls, manifest: Manifest) -> Campaign:
@@ -91,27 +106,49 @@ class Campaign:
         for row in checked_rows(expansion):
             result.count(row)
             digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
-            rows.add(row.key, row.line, digest, row.problems)
+            rows.add(row.key, row.line, digest, row.problems, row.media)
         result.close(expansion)
         campaign.validation = result
+        campaign.media = expansion.media
         return campaign
 
     def bodies(
-        self, keys: list[str], api: ApiVersion | None = None
+        self,
+        keys: list[str],
+        api: ApiVersion | None = None,
+        assets: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[Desired, dict[str, Any]]]:
         """The request bodies of these rows, in CSV order, rendered again from the CSV, for
         `api` (the manifest's by default): what the client POSTs.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
+        A row that sends a local file gets its asset ID from `assets` (sha256 -> asset ID,
+        from run.uploads.ensure_uploaded); one missing there is an error, never a guess.
         """
         keyset = set(keys)
         wanted = {row.key: row for row in self.rows if row.key in keyset}
-        for row in Expansion(self.manifest):
+        for row in Expansion(self.manifest, media=self.media):
             desired = wanted.get(row.key)
-            if desired is None or row.body is None:
+            if desired is None or row.body is None or row.request_hash != desired.request:
                 continue
+            title = row.body.get("title")
+            row = replace(row, body=bind(row.body, row.media, uploaded(assets or {})))
             body = row.request_body if api is None else replace(row, api=api).request_body
-            if body is not None and row.request_hash == desired.request:
-                title = row.body.get("title")
-                yield Desired(desired.key, desired.line, desired.request, title), body
+            if body is not None:
+                yield replace(desired, title=title), body
+
+    def media_files(self, keys: list[str]) -> list[MediaFile]:
+        """The distinct files (by content) these rows send; upload them before their rows."""
+        keyset = set(keys)
+        return distinct_files(row.media for row in self.rows if row.key in keyset)
+
+
+def uploaded(assets: Mapping[str, str]) -> Callable[[MediaUse], str]:
+    def asset_id(use: MediaUse) -> str:
+        found = assets.get(use.file.sha256)
+        if found is None:
+            raise HeyrenderError(f"{use.name} is not uploaded yet; its row cannot be sent")
+        return found
+
+    return asset_id
