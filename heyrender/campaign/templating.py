@@ -261,7 +261,7 @@ class Deadline:
     def _on_alarm(self, _signum: int, _frame: FrameType | None) -> None:
         started = self.started
         if started and time.monotonic() - started > self.seconds:
-            self.started = 0.0
+            # raised again at every tick until the render ends, even if something swallows it
             raise TemplateLimit(f"took longer than {self.seconds:g} s")
 
     def arm(self) -> None:
