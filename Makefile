@@ -36,6 +36,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/validate_speed.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/apply_throughput.py
 	$(BIN)/python bench/lockfile_speed.py

@@ -19,7 +19,6 @@ from heyrender.errors import HeyrenderError, os_error_sentence
 from heyrender.terminal import OutputSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
-MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
 EXIT_INTERRUPTED = 130
 pass_output = click.make_pass_decorator(OutputSettings, ensure=True)
 OS_ERROR_HINTS = {
@@ -50,6 +49,19 @@ def quiet_broken_pipe() -> NoReturn:
     except (OSError, ValueError):
         pass
     sys.exit(1)
+
+
+OUTSIDE_CAMPAIGN = click.option(
+    "--allow-outside-campaign",
+    is_flag=True,
+    help="Let the manifest name files outside its campaign (its git repository or folder).",
+)
+
+
+def MANIFEST(command: F) -> F:
+    """The manifest argument, and the one flag that widens which files it may name."""
+    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+    return argument(OUTSIDE_CAMPAIGN(command))
 
 
 def reports_errors(command: F) -> F:
@@ -119,14 +131,14 @@ def main(ctx: click.Context, quiet: bool, no_color: bool) -> None:
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
-def validate(manifest: str, as_json: bool) -> None:
+def validate(manifest: str, as_json: bool, allow_outside_campaign: bool) -> None:
     """Check every row's request; nothing is sent.
 
     Expands every row of the CSV through the manifest's templates and checks each request
     against HeyGen's rules. Problems go to stderr, one line per row and field, then a
     summary; the exit code is 1 if any row is invalid.
     """
-    sys.exit(commands.validate(manifest, as_json))
+    sys.exit(commands.validate(manifest, as_json, allow_outside_campaign))
 
 
 @main.command(
@@ -146,13 +158,13 @@ def validate(manifest: str, as_json: bool) -> None:
     help="yaml documents, or JSON (one body per line; indented with --row).",
 )
 @reports_errors
-def render(manifest: str, row_key: str | None, fmt: str) -> None:
+def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign: bool) -> None:
     """Print the request bodies exactly as they would be sent.
 
     Like helm template or dbt compile: nothing is sent. Invalid rows are reported on
     stderr, get no body, and make the exit code 1.
     """
-    sys.exit(commands.render(manifest, row_key, fmt))
+    sys.exit(commands.render(manifest, row_key, fmt, allow_outside_campaign))
 
 
 class Finite(click.FloatRange):
@@ -318,13 +330,19 @@ API_BASE = click.option(
     help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
 )
 @reports_errors
-def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
+def plan(
+    manifest: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    allow_outside_campaign: bool,
+) -> None:
     """Show what apply would submit, row by row.
 
     Compares the rows with the lockfile, like terraform plan, without talking to HeyGen:
     rows to create, in progress, done, outdated, orphaned, uncertain and invalid.
     """
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode))
+    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign))
 
 
 @main.command(
@@ -394,6 +412,7 @@ def apply(
     timeout: float | None,
     settle_grace: float,
     api_base: str | None,
+    allow_outside_campaign: bool,
 ) -> None:
     """Submit the missing videos and follow them until done.
 
@@ -407,7 +426,7 @@ def apply(
     options = ApplyOptions(
         yes, skip_invalid, replace_outdated, replace, resubmit_uncertain, limit, run
     )
-    sys.exit(commands.apply(manifest, options, api_base, output))
+    sys.exit(commands.apply(manifest, options, api_base, output, allow_outside_campaign))
 
 
 @main.command(
@@ -421,12 +440,14 @@ def apply(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors
-def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
+def status(
+    manifest: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside_campaign: bool
+) -> None:
     """Show each row's video and status from the lockfile.
 
     Reads only the lockfile, unless --refresh asks HeyGen about unfinished videos.
     """
-    sys.exit(commands.status(manifest, refresh, as_json, api_base))
+    sys.exit(commands.status(manifest, refresh, as_json, api_base, allow_outside_campaign))
 
 
 @main.command(
@@ -445,11 +466,17 @@ def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) ->
 @API_BASE
 @pass_output
 @reports_errors
-def download(output: OutputSettings, manifest: str, out: str | None, api_base: str | None) -> None:
+def download(
+    output: OutputSettings,
+    manifest: str,
+    out: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
     """Save the completed videos as files.
 
     Each file is named after its row's key (KEY.mp4, or a cleaned name plus a short hash
     when the key is not a plain lowercase file name). Files already present are skipped;
     nothing is created when no video is completed.
     """
-    sys.exit(commands.download(manifest, out, api_base, output))
+    sys.exit(commands.download(manifest, out, api_base, output, allow_outside_campaign))

@@ -14,11 +14,12 @@ from jinja2 import TemplateError
 from heyrender.campaign import repeats, schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row, Span
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, ManifestError
+from heyrender.errors import CsvError, ManifestError, excerpt, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 from heyrender.wording import first_few
 
@@ -41,9 +42,9 @@ def to_number(text: str) -> int | float:
     try:
         number = float(text)
     except ValueError:
-        raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not a number") from None
+        raise CoercionError(f"{excerpt(text)} is not a number") from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise CoercionError(f"{text!r} is not a finite number")
+        raise CoercionError(f"{excerpt(text)} is not a finite number")
     return number
 
 
@@ -53,7 +54,7 @@ def to_boolean(text: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not true or false")
+    raise CoercionError(f"{excerpt(text)} is not true or false")
 
 
 COERCE: dict[str, Callable[[str], Any]] = {
@@ -72,6 +73,7 @@ class ExpandedRow:
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
     api: ApiVersion = DEFAULT_API
+    media: tuple[MediaUse, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -88,9 +90,27 @@ class ExpandedRow:
         return None if self.body is None else request_body(self.body, self.api)
 
 
+def template_error(message: str) -> str:
+    """A template's failure, cut short: an exception may quote a whole CSV cell."""
+    return f"template error: {shorten(message, 200)}"
+
+
+def columns_excerpt(header: list[str], shown: int = 8) -> str:
+    """A header for a message: the first few names, each short; never a file's contents."""
+    names = ", ".join(shorten(name, 24) for name in header[:shown])
+    return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
+
+
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(body: dict[str, Any]) -> str:
+    """The body as sorted, compact JSON: what a request hash covers."""
+    return CANONICAL.encode(body)
+
+
 def request_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 class Field:
@@ -105,35 +125,101 @@ class Field:
 
 
 SEPARATOR = "\x00"
+FILTERED = object()
 
 
-def combined_renderer(fields: list[Field]) -> templating.Renderer | None:
-    """All of a row's Jinja fields as one template, each in its own scope, NUL between them.
+def combined_renderer(fields: list[Field], where: str | None) -> templating.Renderer | None:
+    """A row's `where` and all its fields as one template: one render per row, not one each.
 
-    One render per row instead of one per field. NUL never survives in a valid field, so a
-    result with the wrong number of parts (or any failure) sends the row down the per-field path.
+    Kept rows render as NUL, then the fields NUL-separated, each in its own scope; rows the
+    filter leaves out render as nothing. NUL never survives in a valid field, so a result of
+    another shape, or any failure, sends the row down the careful path (BodyTemplate.render).
     """
-    if len(fields) < 2:
+    if not fields:
         return None
-    source = SEPARATOR.join("{% with %}" + item.source + "{% endwith %}" for item in fields)
+    source = SEPARATOR + SEPARATOR.join(
+        "{% with %}" + item.source + "{% endwith %}" for item in fields
+    )
+    if where:
+        condition = templating.unwrap_expression(where)
+        source = f"{{% if ({condition}) | {templating.WHERE_HELPER} %}}{source}{{% endif %}}"
     try:
         return templating.jinja_renderer(source)
     except TemplateError:
         return None
 
 
+def keyed(name: str, key: str) -> Callable[[str], str]:
+    return lambda value: f"{name}[{key!r}] = {value}"
+
+
+def appended(name: str) -> Callable[[str], str]:
+    return lambda value: f"{name}.append({value})"
+
+
+def body_builder(tree: Any, fields: list[Field]) -> Callable[[list[str]], dict[str, Any]]:
+    """The video section as one Python function from field texts to the body.
+
+    It does what fill() does (empty texts and empty objects left out, numbers and booleans
+    converted) without walking the tree; a value that does not convert raises CoercionError.
+    """
+    index = {id(item): i for i, item in enumerate(fields)}
+    constants: list[Any] = []
+    lines = ["def build(t):"]
+    names = iter(f"n{i}" for i in range(10**6))
+
+    Store = Callable[[str], str]
+
+    def value_of(node: Any, store: Store, guard: bool) -> None:
+        if isinstance(node, Field):
+            i = index[id(node)]
+            lines.append(f"    v = t[{i}]")
+            value = f"C[{i}](v)" if node.coerce else "v"
+            lines.append(f"    if v: {store(value)}")
+        elif isinstance(node, dict):
+            name = next(names)
+            lines.append(f"    {name} = {{}}")
+            for key, child in node.items():
+                value_of(child, keyed(name, key), True)
+            lines.append(f"    if {name}: {store(name)}" if guard else f"    {store(name)}")
+        elif isinstance(node, list):
+            name = next(names)
+            lines.append(f"    {name} = []")
+            for child in node:
+                value_of(child, appended(name), True)
+            lines.append(f"    {store(name)}")
+        elif node is not OMIT:
+            constants.append(node)
+            lines.append(f"    {store(f'K[{len(constants) - 1}]')}")
+
+    if isinstance(tree, dict):
+        value_of(tree, "body = {}".format, False)
+    else:
+        lines.append("    body = {}")
+    lines.append("    return body")
+    namespace: dict[str, Any] = {
+        "K": constants,
+        "C": [item.coerce for item in fields],
+    }
+    exec("\n".join(lines), namespace)  # code generated from the manifest's shape, not its text
+    build: Callable[[list[str]], dict[str, Any]] = namespace["build"]
+    return build
+
+
 class BodyTemplate:
     """The video section compiled once: literal parts kept as they are, templates ready to run."""
 
-    def __init__(self, manifest: Manifest, header: list[str] | None = None) -> None:
+    def __init__(
+        self, manifest: Manifest, header: list[str] | None = None, where: str | None = None
+    ) -> None:
         self.manifest = manifest
         self.types = schema.field_types()
         self.fields: list[Field] = []
         self.references: list[tuple[tuple[str, ...], templating.Reference]] = []
         self.tree = self._compile(manifest.video, ())
-        self.simple = [item for item in self.fields if item.simple]
-        self.jinja = [item for item in self.fields if not item.simple]
-        self.combined = combined_renderer(self.jinja)
+        self.combined = combined_renderer(self.fields, where)
+        self.build = body_builder(self.tree, self.fields)
+        self.default_title = f"{manifest.name}/"
         if header is not None:
             self.check_references(header)
 
@@ -191,36 +277,37 @@ class BodyTemplate:
                 continue
             raise self.manifest.error(detail, "video", *path)
 
-    def _texts_at_once(self, context: Context) -> dict[int, str] | None:
-        """Every field's text from one render, or None when the row needs the careful path."""
-        texts: dict[int, str] = {}
-        for item in self.simple:
-            text = item.render(context)
-            if templating.CONTROL.search(text):
-                return None
-            texts[id(item)] = text
+    def render_at_once(self, context: Context) -> dict[str, Any] | object | None:
+        """The body from one render, FILTERED for a row `where` leaves out, or None when the
+        row needs the careful path: any error, any problem, anything unusual."""
         if self.combined is None:
-            return texts if not self.jinja else None
+            return None
         try:
             joined = self.combined(context)
         except Exception:
             return None
-        parts = joined.split(SEPARATOR)
-        if len(parts) != len(self.jinja) or templating.CONTROL.search(
-            joined.replace(SEPARATOR, "")
-        ):
+        if not joined:
+            return FILTERED
+        texts = joined.split(SEPARATOR)
+        if len(texts) != len(self.fields) + 1 or texts[0]:
             return None
-        for item, text in zip(self.jinja, parts, strict=True):
-            texts[id(item)] = text
-        return texts
+        if templating.CONTROL_BESIDES_NUL.search(joined):
+            return None
+        try:
+            body = self.build(texts[1:])
+        except CoercionError:
+            return None
+        if "title" not in body:
+            body["title"] = self.default_title + context["key"]
+        return body
 
     def _text_of(self, item: Field, context: Context) -> tuple[str | None, FieldProblem | None]:
         try:
             text = item.render(context)
         except TemplateError as exc:
-            return None, FieldProblem(item.name, f"template error: {exc.message or exc}")
+            return None, FieldProblem(item.name, template_error(exc.message or str(exc)))
         except Exception as exc:  # a template may raise anything, e.g. int("x")
-            return None, FieldProblem(item.name, f"template error: {exc}")
+            return None, FieldProblem(item.name, template_error(str(exc)))
         control = templating.control_character(text)
         if control:
             return text, FieldProblem(item.name, f"contains the control character {control}")
@@ -229,17 +316,13 @@ class BodyTemplate:
     def render(self, context: Context) -> tuple[dict[str, Any], list[FieldProblem]]:
         problems: list[FieldProblem] = []
         values: dict[int, Any] = {}
-        texts = self._texts_at_once(context)
         for item in self.fields:
-            if texts is not None:
-                text: str | None = texts[id(item)]
-            else:
-                text, problem = self._text_of(item, context)
-                if problem is not None:
-                    problems.append(problem)
-                    if text is None:
-                        values[id(item)] = OMIT
-                        continue
+            text, problem = self._text_of(item, context)
+            if problem is not None:
+                problems.append(problem)
+                if text is None:
+                    values[id(item)] = OMIT
+                    continue
             if not text:
                 values[id(item)] = OMIT
             elif item.coerce is None:
@@ -254,7 +337,7 @@ class BodyTemplate:
         if body is OMIT:
             body = {}
         if "title" not in body:
-            body["title"] = f"{self.manifest.name}/{context['key']}"
+            body["title"] = self.default_title + context["key"]
         return body, problems
 
 
@@ -293,10 +376,7 @@ def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], boo
             raise manifest.error(f"uses {ref.name!r}, which is not defined", "source", "where")
 
     def keep(context: Context) -> bool:
-        value = expression(context)
-        if isinstance(value, str):
-            return value.strip().lower() in TRUE_WORDS
-        return bool(value)
+        return templating.kept(expression(context))
 
     return keep
 
@@ -314,11 +394,14 @@ class Expansion:
     keys: Ledger = field(default_factory=Ledger)
     empty_keys: int = 0
     empty_key_lines: list[int] = field(default_factory=list)
+    media: MediaChecker | None = None
 
     def __iter__(self) -> Iterator[ExpandedRow]:
         manifest = self.manifest
         with CsvSource(manifest.source.csv, self.span) as source:
             template, keep = self.compile(source.header)
+            if self.media is None and uses_media(manifest.video):
+                self.media = MediaChecker(manifest.campaign, manifest.path.parent)
             templating.DEADLINE.arm()
             try:
                 for row in source:
@@ -337,11 +420,12 @@ class Expansion:
         if manifest.source.key not in header:
             raise manifest.error(
                 f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
-                f"(columns: {', '.join(header)})",
+                f"(columns: {columns_excerpt(header)})",
                 "source",
                 "key",
             )
-        return BodyTemplate(manifest, header), row_filter(manifest, header)
+        keep = row_filter(manifest, header)
+        return BodyTemplate(manifest, header, manifest.source.where), keep
 
     def _expand(
         self,
@@ -352,11 +436,17 @@ class Expansion:
     ) -> ExpandedRow | None:
         key = row.values[self.manifest.source.key].strip()
         context = templating.row_context(row.values, self.manifest.vars, key)
-        if keep is not None:
+        body = template.render_at_once(context)
+        if body is FILTERED:
+            self.filtered_out += 1
+            return None
+        if body is None and keep is not None:
             try:
                 kept = keep(context)
             except Exception as exc:
-                return ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
+                return ExpandedRow(
+                    key, row.line, None, [FieldProblem("source.where", shorten(str(exc), 200))]
+                )
             if not kept:
                 self.filtered_out += 1
                 return None
@@ -371,8 +461,11 @@ class Expansion:
                 "", f"has {row.width} fields; the header has {len(source.header)}"
             )
             return ExpandedRow(key, row.line, None, [problem])
-        body, problems = template.render(context)
-        return ExpandedRow(key, row.line, body, problems, self.manifest.api)
+        problems: list[FieldProblem] = []
+        if not isinstance(body, dict):
+            body, problems = template.render(context)
+        media = self.media.attach(body, problems) if self.media else ()
+        return ExpandedRow(key, row.line, body, problems, self.manifest.api, media)
 
     def absorb(self, other: Expansion) -> None:
         """Adds the counts and keys of the span after this one."""

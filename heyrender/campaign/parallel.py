@@ -91,7 +91,10 @@ def validate(
     workers = workers or cores()
     if workers < 2 or path.stat().st_size < MIN_BYTES:
         return None
-    cut = spans(path, workers)
+    try:
+        cut = spans(path, workers)
+    except (OSError, ValueError):  # not a regular file, or empty: the serial pass says so
+        return None
     if cut is None or len(cut) < 2:
         return None
     with CsvSource(path) as source:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
-from heyrender.campaign.expand import Expansion
+from heyrender.campaign.expand import Expansion, canonical_json
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
+from heyrender.errors import HeyrenderError
 from heyrender.versions import ApiVersion
 
+DIGEST = 32
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """What a row asks for now."""
 
@@ -22,43 +28,127 @@ class Desired:
     request: str
     title: str | None
     problems: tuple[FieldProblem, ...] = ()
+    media: tuple[MediaUse, ...] = ()
+
+
+class Rows(Sequence[Desired]):
+    """Every row's key, line and request hash, packed: a Desired is made when it is read.
+
+    A million rows keep a list of keys, 4 bytes of line and 32 bytes of hash each; problems
+    only for invalid rows. Titles are not kept: bodies() gives each submitted row its title.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.lines = array("L")
+        self.digests = bytearray()
+        self.problems: dict[int, tuple[FieldProblem, ...]] = {}
+        self.media: dict[int, tuple[MediaUse, ...]] = {}
+
+    def add(
+        self,
+        key: str,
+        line: int,
+        digest: bytes,
+        problems: list[FieldProblem],
+        media: tuple[MediaUse, ...] = (),
+    ) -> None:
+        if problems:
+            self.problems[len(self.keys)] = tuple(problems)
+        if media:
+            self.media[len(self.keys)] = media
+        self.keys.append(key)
+        self.lines.append(line)
+        self.digests += digest
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _at(self, index: int) -> Desired:
+        digest = self.digests[index * DIGEST : (index + 1) * DIGEST]
+        return Desired(
+            self.keys[index],
+            self.lines[index],
+            "sha256:" + digest.hex(),
+            None,
+            self.problems.get(index, ()),
+            self.media.get(index, ()),
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> Desired: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Desired]: ...
+    def __getitem__(self, index: int | slice) -> Desired | Sequence[Desired]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(len(self))[index]]
+        return self._at(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[Desired]:
+        for index in range(len(self.keys)):
+            yield self._at(index)
 
 
 @dataclass
 class Campaign:
     manifest: Manifest
-    rows: list[Desired] = field(default_factory=list)
+    rows: Rows = field(default_factory=Rows)
     validation: ValidationResult | None = None
+    media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
     def expand(cls, manifest: Manifest) -> Campaign:
-        """One pass: every row's request hash, title and problems, but no bodies kept."""
+        """One pass: every row's request hash and problems, but no bodies kept."""
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
+        rows = campaign.rows
         for row in checked_rows(expansion):
             result.count(row)
-            title = row.body.get("title") if row.body else None
-            campaign.rows.append(
-                Desired(row.key, row.line, row.request_hash, title, tuple(row.problems))
-            )
+            digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            rows.add(row.key, row.line, digest, row.problems, row.media)
         result.close(expansion)
         campaign.validation = result
+        campaign.media = expansion.media
         return campaign
 
     def bodies(
-        self, keys: list[str], api: ApiVersion | None = None
+        self,
+        keys: list[str],
+        api: ApiVersion | None = None,
+        assets: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[Desired, dict[str, Any]]]:
         """The request bodies of these rows, in CSV order, rendered again from the CSV, for
         `api` (the manifest's by default): what the client POSTs.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
+        A row that sends a local file gets its asset ID from `assets` (sha256 -> asset ID,
+        from run.uploads.ensure_uploaded); one missing there is an error, never a guess.
         """
         keyset = set(keys)
         wanted = {row.key: row for row in self.rows if row.key in keyset}
-        for row in Expansion(self.manifest):
+        for row in Expansion(self.manifest, media=self.media):
             desired = wanted.get(row.key)
+            if desired is None or row.body is None or row.request_hash != desired.request:
+                continue
+            title = row.body.get("title")
+            row = replace(row, body=bind(row.body, row.media, uploaded(assets or {})))
             body = row.request_body if api is None else replace(row, api=api).request_body
-            if desired is not None and body is not None and row.request_hash == desired.request:
-                yield desired, body
+            if body is not None:
+                yield replace(desired, title=title), body
+
+    def media_files(self, keys: list[str]) -> list[MediaFile]:
+        """The distinct files (by content) these rows send; upload them before their rows."""
+        keyset = set(keys)
+        return distinct_files(row.media for row in self.rows if row.key in keyset)
+
+
+def uploaded(assets: Mapping[str, str]) -> Callable[[MediaUse], str]:
+    def asset_id(use: MediaUse) -> str:
+        found = assets.get(use.file.sha256)
+        if found is None:
+            raise HeyrenderError(f"{use.name} is not uploaded yet; its row cannot be sent")
+        return found
+
+    return asset_id

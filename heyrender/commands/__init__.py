@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,17 +20,17 @@ if TYPE_CHECKING:
 # runs, so `heyrender --help` and `heyrender validate` start quickly.
 
 
-def load_manifest(path: str) -> Manifest:
+def load_manifest(path: str, allow_outside: bool = False) -> Manifest:
     from heyrender.campaign import manifest
 
-    return manifest.load(path)
+    return manifest.load(path, allow_outside)
 
 
-def validate(path: str, as_json: bool) -> int:
+def validate(path: str, as_json: bool, allow_outside: bool = False) -> int:
     from heyrender.campaign.validate import validate as validate_manifest
     from heyrender.commands import output
 
-    result = validate_manifest(load_manifest(path))
+    result = validate_manifest(load_manifest(path, allow_outside))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -38,15 +39,18 @@ def validate(path: str, as_json: bool) -> int:
     return 0 if result.ok else 1
 
 
-def render(path: str, row_key: str | None, fmt: str) -> int:
+def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False) -> int:
+    from heyrender.campaign import media
     from heyrender.campaign.expand import Expansion
     from heyrender.campaign.validate import RowProblem, checked_rows
     from heyrender.commands import output
+    from heyrender.state.assets import AssetStore
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
+    assets = AssetStore.at(manifest.campaign.root)
     for row in checked_rows(expansion):
         if row_key is not None and row.key != row_key:
             continue
@@ -54,9 +58,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        body = row.request_body
-        if body is None or row.problems:
+        if row.body is None or row.problems:
             continue  # an invalid row is never sent, so it has no body to show
+        row = replace(row, body=media.bind(row.body, row.media, media.shown_id(assets)))
+        body = row.request_body
+        assert body is not None
         if fmt == "json":
             click.echo(output.body_json(body, pretty=row_key is not None))
         else:
@@ -74,21 +80,31 @@ def echo(line: str) -> None:
     click.echo(line)
 
 
-def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
+def plan(
+    path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, allow_outside: bool = False
+) -> int:
     from heyrender.campaign.rows import Campaign
     from heyrender.commands import output
     from heyrender.run.plan import diff
-    from heyrender.state.store import State
+    from heyrender.run.uploads import plan_uploads
+    from heyrender.state.assets import AssetStore
+    from heyrender.state.view import plan_entries
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
-    state = State.load(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, state.entries)
+    result = diff(campaign.rows, plan_entries(manifest.lockfile_path, manifest.path.name))
+    files = campaign.media_files(list(result["create"]))
+    uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        data = result.to_json()
+        if files:
+            data["uploads"] = uploads.to_json()
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for line in output.plan_text(result, f"Plan for {manifest.name}", show_all=show_all):
             click.echo(line)
+        if files:
+            click.echo(output.uploads_text(uploads))
         if result["invalid"]:
             click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
     if detailed_exitcode:
@@ -96,25 +112,39 @@ def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> i
     return 0
 
 
-def apply(path: str, options: ApplyOptions, api_base: str | None, output: OutputSettings) -> int:
+def apply(
+    path: str,
+    options: ApplyOptions,
+    api_base: str | None,
+    output: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
     from heyrender.commands.apply_screen import apply as apply_at_screen
 
-    return apply_at_screen(path, options, api_base, output)
+    return apply_at_screen(path, options, api_base, output, allow_outside)
 
 
-def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
+def status(
+    path: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside: bool = False
+) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.show_status import status as show_status
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
+def download(
+    path: str,
+    out: str | None,
+    api_base: str | None,
+    output: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.save_videos import download as download_videos
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base)
     return download_videos(manifest, settings, Path(out) if out else None, output, echo)

@@ -66,8 +66,14 @@ class ScreenReporter:
         return self.progress
 
 
-def apply(path: str, options: ApplyOptions, api_base: str | None, screen: OutputSettings) -> int:
-    manifest = manifests.load(path)
+def apply(
+    path: str,
+    options: ApplyOptions,
+    api_base: str | None,
+    screen: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
+    manifest = manifests.load(path, allow_outside)
     settings = Settings.from_env(api_base)
     try:
         return apply_manifest(manifest, settings, options, ScreenReporter(screen)).exit_code

@@ -12,12 +12,13 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
 from heyrender.wording import counted
 
 if TYPE_CHECKING:
     from heyrender.campaign.expand import ExpandedRow
     from heyrender.campaign.validate import ValidationResult
+    from heyrender.run.plan import Plan
+    from heyrender.run.uploads import UploadPlan
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
@@ -106,6 +107,8 @@ SHOWN_PER_GROUP = 10
 
 
 def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str]:
+    from heyrender.run.plan import DESCRIPTIONS, GROUPS
+
     yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in GROUPS:
         keys = plan[group]
@@ -121,3 +124,16 @@ def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str
             yield f"    ... and {len(keys) - len(shown):,} more"
     yield ""
     yield plan.summary()
+
+
+def uploads_text(uploads: UploadPlan) -> str:
+    """The uploads line of a plan, apart from the videos."""
+    from heyrender.campaign.media import size_text
+
+    count = len(uploads.to_upload)
+    text = (
+        f"Uploads: {count:,} file{'' if count == 1 else 's'} to upload ({size_text(uploads.bytes)})"
+    )
+    if uploads.already_uploaded:
+        text += f", {uploads.already_uploaded:,} already uploaded"
+    return text + "."

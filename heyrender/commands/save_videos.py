@@ -16,12 +16,14 @@ from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from heyrender.status import Status
 from heyrender.terminal import OutputSettings
+from heyrender.wording import counted
 
 __all__ = ["default_folder", "download", "fetch", "file_name"]
 
 ATTEMPTS = 3
 RETRY_PAUSE = 0.5
 CONCURRENCY = 4
+FAILURES_IN_A_ROW = 8  # then the server is down, not one video: stop instead of trying them all
 
 
 def default_folder(manifest: Manifest) -> Path:
@@ -77,27 +79,35 @@ def download(
     names = file_names(e.key for e in done)
     todo = [e for e in done if not (folder / names[e.key]).exists()]
     present = len(done) - len(todo)
-    info(f"{len(done):,} completed videos, {present:,} already in {folder}")
+    info(f"{counted(len(done), 'completed video')}, {present:,} already in {folder}")
     created = bool(todo) and not folder.exists()
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    skipped: list[str] = []
+    in_a_row = 0
 
     async def main() -> None:
         gate = asyncio.Semaphore(CONCURRENCY)
         async with open_provider(settings, manifest.api) as client:
 
             async def one(index: int, entry: Entry) -> None:
+                nonlocal in_a_row
                 target = folder / names[entry.key]
                 async with gate:
+                    if in_a_row >= FAILURES_IN_A_ROW:
+                        skipped.append(entry.key)
+                        return
                     try:
                         size = await fetch(client, entry, target)
                     except AuthError:
                         raise
                     except ApiError as exc:
+                        in_a_row += 1
                         failures.append(entry.key)
                         echo(f"[{index}/{len(todo)}] {entry.key}: failed: {exc.message}")
                         return
+                    in_a_row = 0
                 info(f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({size:,} bytes)")
 
             await asyncio.gather(*(one(i, e) for i, e in enumerate(todo, 1)))
@@ -108,9 +118,12 @@ def download(
         finally:
             if created and not any(folder.iterdir()):
                 folder.rmdir()  # leave no empty folder behind when every download failed
-    saved = len(todo) - len(failures)
-    echo(f"Saved {saved:,} videos to {folder}; {present:,} were already there.")
-    if failures:
-        echo(f"{len(failures):,} downloads failed; run heyrender download again to retry them.")
+    saved = len(todo) - len(failures) - len(skipped)
+    echo(f"Saved {counted(saved, 'video')} to {folder}; {present:,} already there.")
+    if skipped:
+        echo(f"Stopped after {in_a_row} downloads in a row failed; {len(skipped):,} not tried.")
+    if failures or skipped:
+        unsaved = counted(len(failures) + len(skipped), "video")
+        echo(f"{unsaved} not saved; run heyrender download again to retry.")
         return 1
     return 0

@@ -21,6 +21,7 @@ CREATE_MODE = 0o666  # the umask decides, as for any file a user commits
 TEMPORARY_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 TEMPORARY_LENGTH = 8
 READ_BLOCK = 1 << 16
+LINES_BLOCK = 1 << 18
 
 
 def not_a_file(path: Path, what: str) -> LockfileError:
@@ -42,8 +43,12 @@ def open_fd(path: Path, flags: int) -> int:
             raise not_a_file(path, "a folder") from None
         if exc.errno == errno.ENXIO:
             raise not_a_file(path, "a special file") from None
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise LockfileError(path, "cannot be opened: permission denied") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise LockfileError(
+                path,
+                f"cannot be opened ({exc.strerror})",
+                hint=f"make {path.parent} and its state files writable, then run it again",
+            ) from None
         raise
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
@@ -61,10 +66,25 @@ def open_existing(path: Path) -> int | None:
         return None
 
 
-def lines_of(fd: int) -> Generator[bytes, None, None]:
-    """The file's lines split on b'\\n' only, each with its newline; the last may lack one."""
-    with os.fdopen(fd, "rb", buffering=READ_BLOCK) as stream:
-        yield from stream
+def blocks_of(fd: int, *, complete_only: bool) -> Generator[bytes, None, None]:
+    """The file in blocks of whole lines (split on b'\\n' only), each ending with one,
+    then closes it. A last line without its newline is yielded alone, or dropped when
+    `complete_only` (a journal's torn record)."""
+    try:
+        rest = b""
+        while True:
+            data = os.read(fd, LINES_BLOCK)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield data[:cut]
+        if rest and not complete_only:
+            yield rest
+    finally:
+        os.close(fd)
 
 
 def check_target(path: Path) -> int | None:
@@ -107,6 +127,21 @@ def remove_stale_temporaries(path: Path) -> int:
     return removed
 
 
+CANNOT_WRITE = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+)
+
+
+def unwritable(path: Path, exc: OSError) -> Exception:
+    if exc.errno not in CANNOT_WRITE:
+        return exc
+    return LockfileError(
+        path,
+        f"cannot be written ({exc.strerror or exc}); the previous lockfile is unchanged",
+        hint=f"make {path.parent} writable (or free some space), then run the command again",
+    )
+
+
 def write_atomically(path: Path, chunks: Iterable[str]) -> None:
     """Temporary file in the same folder, fsync, rename, fsync the folder. The file keeps
     the permissions it had; a new one gets the umask's."""
@@ -118,6 +153,8 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise unwritable(path, exc) from None
     try:
         if mode is not None:
             os.fchmod(fd, mode)
@@ -126,8 +163,10 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in CANNOT_WRITE:
+            raise unwritable(path, exc) from None
         raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:

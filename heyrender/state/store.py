@@ -42,12 +42,12 @@ def records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     fd = files.open_existing(path)
     if fd is None:
         return
-    lines = files.lines_of(fd)
+    blocks = files.blocks_of(fd, complete_only=True)
     try:
-        complete = ((n, raw) for n, raw in enumerate(lines, 1) if raw.endswith(b"\n"))
-        yield from lockfile.checked_rows(complete, path, "journal record is ")
+        for batch in lockfile.block_rows(blocks, path, 1, "journal record is "):
+            yield from batch
     finally:
-        lines.close()
+        blocks.close()
 
 
 def replay(path: Path, entries: dict[str, Entry]) -> int:
@@ -113,8 +113,8 @@ class State:
         """Writes the lockfile atomically, then drops the journal it now holds. Nothing is
         written when nothing changed, so a refused apply leaves no lockfile behind. Call it
         only while holding the state lock: it removes temporary files a killed write left."""
+        files.remove_stale_temporaries(self.lock_path)
         if self._unsaved:
-            files.remove_stale_temporaries(self.lock_path)
             lockfile.save(self.lock_path, self.entries, self.manifest_name)
         self.close()
         journal_path(self.lock_path).unlink(missing_ok=True)
