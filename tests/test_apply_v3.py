@@ -249,3 +249,30 @@ def test_sigterm_and_ctrl_c_during_the_start_up_settle_exit_130(tmp_path, start_
 def listings(emulator) -> int:
     counts = emulator.stats()["requests_by_endpoint"]
     return sum(n for name, n in counts.items() if name.startswith("GET /v2/videos"))
+
+
+def test_a_second_copy_meets_409_request_in_progress_waits_and_gets_the_same_video(
+    tmp_path, start_emulator
+) -> None:
+    """Every answer is held back 3 s: the second copy's create, sent while the first's is
+    still running, gets 409 request_in_progress, waits, and is answered with the replay."""
+    emulator = start_emulator(
+        "--render-seconds", "0.2", "--fault-rate", "1", "--fault-kinds", "slow",
+        "--slow-seconds", "3",
+    )  # fmt: skip
+    alice = write_campaign(tmp_path / "alice" / "campaign", 1)
+    bob = tmp_path / "bob" / "campaign"
+    shutil.copytree(alice.parent, bob)
+    first = apply_process(alice, emulator.env())
+    deadline = time.monotonic() + 20
+    while not emulator.stats()["requests_by_endpoint"].get("POST /v3/videos"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    second = apply_process(bob / "drill.yaml", emulator.env())
+    outs = [p.communicate(timeout=90) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    assert "POST /v3/videos 409" in Path(emulator.log).read_text()
+    stats = emulator.stats()
+    assert list(stats["creates_by_title"].values()) == [1]
+    assert stats["idempotent_replays"] >= 1
+    assert video_ids(alice) == video_ids(bob / "drill.yaml")
