@@ -12,6 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import schema
+from heyrender.campaign.cost import CostModel
 from heyrender.errors import ManifestError
 
 SUPPORTED_VERSION = 1
@@ -33,6 +34,7 @@ class Manifest:
     vars: dict[str, Any]
     video: dict[str, Any]
     lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
+    cost: CostModel = field(default_factory=CostModel)
 
     def line_of(self, *path: str | int) -> int | None:
         """1-based line of a field, or of its nearest enclosing field."""
@@ -132,6 +134,7 @@ def load(path: str | Path) -> Manifest:
         vars=data.get("vars") or {},
         video=data["video"],
         lines=lines,
+        cost=CostModel.from_section(data.get("cost")),
     )
 
 
