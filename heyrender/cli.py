@@ -102,10 +102,17 @@ API_BASE = click.option(
     is_flag=True,
     help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Save the plan to FILE for apply FILE to carry out exactly.",
+)
 @reports_errors
-def plan(manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
-    """Show what apply would submit, row by row, like terraform plan."""
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode))
+def plan(
+    manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None
+) -> None:
+    """Show what apply would submit, row by row, and what it costs, like terraform plan."""
+    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, out))
 
 
 @main.command()

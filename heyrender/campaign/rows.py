@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from heyrender.campaign.cost import RowCost
 from heyrender.campaign.expand import Expansion
+from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
@@ -21,6 +23,8 @@ class Desired:
     request: str
     title: str | None
     problems: tuple[FieldProblem, ...] = ()
+    cost: RowCost | None = None  # None for a row with no body
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False)  # path -> value hash
 
 
 @dataclass
@@ -37,9 +41,17 @@ class Campaign:
         expansion = Expansion(manifest)
         for row in checked_rows(expansion):
             result.count(row)
-            title = row.body.get("title") if row.body else None
+            body = row.body
             campaign.rows.append(
-                Desired(row.key, row.line, row.request_hash, title, tuple(row.problems))
+                Desired(
+                    row.key,
+                    row.line,
+                    row.request_hash,
+                    body.get("title") if body else None,
+                    tuple(row.problems),
+                    cost=manifest.cost.row(body) if body is not None else None,
+                    fields=field_hashes(body) if body is not None else {},
+                )
             )
         result.close(expansion)
         campaign.validation = result

@@ -18,6 +18,7 @@ from heyrender.commands import output
 from heyrender.commands.download import download as download_videos
 from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
+from heyrender.run import changes, saved_plan
 from heyrender.run.apply import ApplyOptions
 from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.plan import diff
@@ -66,18 +67,34 @@ def echo(line: str) -> None:
     click.echo(line)
 
 
-def plan(path: str, as_json: bool, show_all: bool, detailed_exitcode: bool) -> int:
+def plan(
+    path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None = None
+) -> int:
     manifest = manifests.load(path)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
+    cost = changes.estimate(campaign.rows, result["create"])
+    outdated = changes.changed_fields(campaign.rows, state.entries, result["outdated"])
+    if out is not None:
+        saved_plan.save(Path(out), manifest, result, campaign.rows, state.entries, cost)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        data = result.to_json()
+        data["estimate"] = cost.to_json()
+        data["changed_fields"] = {
+            k: list(v) if v is not None else None for k, v in outdated.items()
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        for line in output.plan_text(result, f"Plan for {manifest.name}", show_all=show_all):
+        title = f"Plan for {manifest.name}"
+        for line in output.plan_text(result, title, show_all=show_all, changes=outdated):
+            click.echo(line)
+        for line in output.estimate_text(cost, changes.estimate(campaign.rows, result["outdated"])):
             click.echo(line)
         if result["invalid"]:
             click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
+        if out is not None:
+            click.echo(f"Saved the plan to {out}; carry it out with: heyrender apply {out}")
     if detailed_exitcode:
         return 2 if result.has_changes else 0
     return 0
