@@ -178,3 +178,13 @@ def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) ->
 def download(manifest: str, out: str | None, api_base: str | None) -> None:
     """Save completed videos as <key>.mp4."""
     sys.exit(commands.download(manifest, out, api_base))
+
+
+@main.command()
+@MANIFEST
+@click.option("--against", required=True, metavar="REV", help="Git revision to compare with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@reports_errors
+def diff(manifest: str, against: str, as_json: bool) -> None:
+    """Show how every row's request changed since a git revision, field by field."""
+    sys.exit(commands.diff_since(manifest, against, as_json))

@@ -15,6 +15,7 @@ from heyrender.campaign.rows import Campaign
 from heyrender.campaign.validate import RowProblem, checked_rows
 from heyrender.campaign.validate import validate as validate_manifest
 from heyrender.commands import output
+from heyrender.commands.diff import diff as diff_campaign
 from heyrender.commands.download import download as download_videos
 from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
@@ -122,3 +123,7 @@ def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int
 def download(path: str, out: str | None, api_base: str | None) -> int:
     manifest = manifests.load(path)
     return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+
+
+def diff_since(path: str, against: str, as_json: bool) -> int:
+    return diff_campaign(manifests.load(path), against, as_json, echo)
