@@ -188,3 +188,25 @@ def download(manifest: str, out: str | None, api_base: str | None) -> None:
 def diff(manifest: str, against: str, as_json: bool) -> None:
     """Show how every row's request changed since a git revision, field by field."""
     sys.exit(commands.diff_since(manifest, against, as_json))
+
+
+VIDEOS = click.option(
+    "--videos",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder of downloaded videos (default: download's, <name>-videos/).",
+)
+
+
+@main.command()
+@MANIFEST
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder for index.html (default: <name>-report/ beside the manifest).",
+)
+@VIDEOS
+@API_BASE
+@reports_errors
+def report(manifest: str, out: str | None, videos: str | None, api_base: str | None) -> None:
+    """Write a static HTML review page: a card per row, with players for finished videos."""
+    sys.exit(commands.report(manifest, out, videos, api_base))

@@ -17,6 +17,9 @@ from heyrender.campaign.validate import validate as validate_manifest
 from heyrender.commands import output
 from heyrender.commands.diff import diff as diff_campaign
 from heyrender.commands.download import download as download_videos
+from heyrender.commands.media import settings_if_key, videos_folder
+from heyrender.commands.report import ReportOptions
+from heyrender.commands.report import report as write_report
 from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
 from heyrender.run import changes, saved_plan
@@ -127,3 +130,10 @@ def download(path: str, out: str | None, api_base: str | None) -> int:
 
 def diff_since(path: str, against: str, as_json: bool) -> int:
     return diff_campaign(manifests.load(path), against, as_json, echo)
+
+
+def report(path: str, out: str | None, videos: str | None, api_base: str | None) -> int:
+    manifest = manifests.load(path)
+    folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
+    options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
+    return write_report(manifest, options, echo)

@@ -22,6 +22,7 @@ from aiohttp import web
 from heyrender.api import wire
 from heyrender.campaign.schema import RequestValidator
 from heyrender.emulator.state import Account, Refused, Video
+from heyrender.emulator.thumbnail import JPEG
 from heyrender.errors import ConfigError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,9 +35,6 @@ def mp4(payload: bytes) -> bytes:
     ftyp = b"ftyp" + b"mp42" + (0).to_bytes(4, "big") + b"mp42isom"
     mdat = b"mdat" + payload
     return b"".join((len(box) + 4).to_bytes(4, "big") + box for box in (ftyp, mdat))
-
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
 @dataclass
