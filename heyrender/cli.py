@@ -210,3 +210,32 @@ VIDEOS = click.option(
 def report(manifest: str, out: str | None, videos: str | None, api_base: str | None) -> None:
     """Write a static HTML review page: a card per row, with players for finished videos."""
     sys.exit(commands.report(manifest, out, videos, api_base))
+
+
+@main.command()
+@MANIFEST
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV with a header, or one JSON object per line.",
+)
+@click.option("--columns", metavar="A,B", help="CSV columns to carry over beside the key.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=str), help="Write to FILE, not stdout."
+)
+@VIDEOS
+@API_BASE
+@reports_errors
+def export(
+    manifest: str,
+    fmt: str,
+    columns: str | None,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+) -> None:
+    """One line per row with its video, status and links, for mail merges."""
+    sys.exit(commands.export(manifest, fmt, columns, out, videos, api_base))

@@ -64,8 +64,8 @@ def test_an_estimate_with_unknown_rows_is_a_range() -> None:
     assert estimate.usd == pytest.approx(3.0)
     assert estimate.usd_max == pytest.approx(3.0 + 600 * 0.05)
     assert estimate.describe() == (
-        "3 videos, $3.00 to $33.00: 2 with a script come to about 1m 00s; 1 speak an audio "
-        "file of unknown length (counted from nothing up to HeyGen's 10-minute limit each)"
+        "3 videos, $3.00 to $33.00: 2 with a script, about 1m 00s and $3.00; 1 speaks an "
+        "audio file of unknown length, up to $30.00 at HeyGen's 10-minute limit"
     )
     assert Estimate.from_json(estimate.to_json()) == Estimate(3, 60.0, 3.0, 1, 660.0, 33.0)
 
@@ -131,8 +131,9 @@ def test_plan_shows_the_estimate_in_text_and_json(campaign, cli) -> None:
     assert text.exit_code == 0, text.output
     # a: 10 words at 120 wpm = 5 s; b: 20 words at 60 wpm = 20 s; c: audio, unknown
     assert (
-        "Estimate: 3 videos, $2.50 to $62.50: 2 with a script come to about 25s; 1 speak an "
-        "audio file of unknown length" in text.stdout
+        "Estimate: 3 videos, $2.50 to $62.50: 2 with a script, about 25s and $2.50; 1 speaks "
+        "an audio file of unknown length, up to $60.00 at HeyGen's 10-minute limit.\n"
+        in text.stdout
     )
     data = json.loads(cli("plan", path, "--json").stdout)
     assert data["estimate"] == {

@@ -167,11 +167,12 @@ class Estimate:
         head = f"{self.rows:,} video{'s' if self.rows != 1 else ''}"
         if not self.is_range:
             return f"{head}, about {duration(self.seconds)}, {money(self.usd)}"
-        known = self.rows - self.unknown_rows
+        known, unknown = self.rows - self.unknown_rows, self.unknown_rows
+        speak = "speaks an audio file" if unknown == 1 else "speak audio files"
         return (
-            f"{head}, {money(self.usd)} to {money(self.usd_max)}: {known:,} with a script "
-            f"come to about {duration(self.seconds)}; {self.unknown_rows:,} speak an audio file "
-            f"of unknown length (counted from nothing up to HeyGen's 10-minute limit each)"
+            f"{head}, {money(self.usd)} to {money(self.usd_max)}: {known:,} with a script, "
+            f"about {duration(self.seconds)} and {money(self.usd)}; {unknown:,} {speak} of "
+            f"unknown length, up to {money(self.usd_max - self.usd)} at HeyGen's 10-minute limit"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from heyrender.campaign.rows import Campaign
 from heyrender.campaign.validate import RowProblem, checked_rows
 from heyrender.campaign.validate import validate as validate_manifest
 from heyrender.commands import output
+from heyrender.commands.delivery import ExportFormat, ExportOptions
+from heyrender.commands.delivery import export as write_export
 from heyrender.commands.diff import diff as diff_campaign
 from heyrender.commands.download import download as download_videos
 from heyrender.commands.media import settings_if_key, videos_folder
@@ -69,6 +72,10 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
 
 def echo(line: str) -> None:
     click.echo(line)
+
+
+def warn(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def plan(
@@ -137,3 +144,25 @@ def report(path: str, out: str | None, videos: str | None, api_base: str | None)
     folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
     options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
     return write_report(manifest, options, echo)
+
+
+def export(
+    path: str,
+    fmt: str,
+    columns: str | None,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+) -> int:
+    manifest = manifests.load(path)
+    picked = tuple(name.strip() for name in (columns or "").split(",") if name.strip())
+    options = ExportOptions(
+        ExportFormat(fmt), picked, videos_folder(manifest, videos), settings_if_key(api_base)
+    )
+    if out is None:
+        return write_export(manifest, options, sys.stdout, warn)
+    target = Path(out)
+    with open(target.with_name(f".{target.name}.part"), "w", encoding="utf-8", newline="") as f:
+        code = write_export(manifest, options, f, warn)
+    target.with_name(f".{target.name}.part").replace(target)
+    return code
