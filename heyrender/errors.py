@@ -73,11 +73,13 @@ class CsvError(InputError):
 
 
 class LockfileError(InputError):
-    def __init__(self, path: str | Path, detail: str, *, line: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, detail: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
         self.path, self.line = Path(path), line
         super().__init__(
             f"{where(path, line)}: {detail}",
-            hint="fix it by hand or restore it from git; heyrender never resets a lockfile",
+            hint=hint or "fix it by hand or restore it from git; heyrender never resets a lockfile",
         )
 
 

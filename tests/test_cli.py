@@ -19,7 +19,8 @@ def test_validate_valid_campaign(campaign, cli) -> None:
 
 
 def test_validate_json(campaign, cli) -> None:
-    manifest = BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"')
+    # v2's rule: script needs voice_id (v3 lets an avatar speak in its own voice)
+    manifest = "api: v2\n" + BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"')
     result = cli("validate", campaign(manifest, "email,name,avatar,voice\na@x,A,a1,\n"), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -45,6 +46,7 @@ def test_render_one_row_as_json(campaign, cli) -> None:
     result = cli("render", campaign(), "--row", "li@globex.com", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
+        "type": "avatar",
         "avatar_id": "a2",
         "voice_id": "v1",
         "script": "Hi Li!",
@@ -75,7 +77,7 @@ def test_render_unknown_row(campaign, cli) -> None:
 
 
 def test_render_reports_invalid_rows_and_exits_1(campaign, cli) -> None:
-    manifest = BASE_MANIFEST.replace("voice_id: v1", "voice_id: ''")
+    manifest = "api: v2\n" + BASE_MANIFEST.replace("voice_id: v1", "voice_id: ''")
     result = cli("render", campaign(manifest))
     assert result.exit_code == 1
     assert (
@@ -126,7 +128,7 @@ def test_apply_asks_and_only_yes_goes_ahead(campaign, cli, monkeypatch) -> None:
 def test_apply_with_invalid_rows_submits_nothing(campaign, cli, monkeypatch) -> None:
     monkeypatch.setenv("HEYGEN_API_KEY", "k")
     path = campaign(
-        BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"'),
+        "api: v2\n" + BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"'),
         "email,name,avatar,voice\na@x,A,a1,v\nb@x,B,a2,\n",
     )
     result = cli("apply", path, "--yes")

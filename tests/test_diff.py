@@ -185,3 +185,17 @@ def test_an_unknown_revision_and_a_folder_without_git(tmp_path, cli, campaign) -
     result = cli("diff", loose, "--against", "HEAD")
     assert result.exit_code == 1
     assert result.stderr == "Error: m.yaml is not in a git repository\n"
+
+
+def test_a_hand_broken_fields_map_is_a_clear_error(campaign, cli) -> None:
+    path = campaign()
+    path.with_suffix(".lock").write_text(
+        '{"heyrender_lockfile": 1, "manifest": "m.yaml"}\n'
+        '{"key": "dana@acme.io", "request": "sha256:0", "status": "completed", '
+        '"fields": {"script": 3}}\n'
+    )
+    result = cli("plan", path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: m.lock line 2: row 'dana@acme.io': fields value: expected a string, found a number 3\n"
+    )

@@ -50,11 +50,11 @@ def test_value_that_does_not_convert_is_a_row_problem(campaign, cli) -> None:
     assert result.stderr.splitlines() == [
         'row a@x (people.csv line 2): voice_settings.speed: "quick" is not a number'
     ]
-    assert result.stdout == "1 rows valid, 1 invalid\n"
+    assert result.stdout == "1 row valid, 1 invalid\n"
 
 
 def test_every_invalid_row_is_reported_with_key_line_and_field(campaign, cli) -> None:
-    manifest = BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"')
+    manifest = "api: v2\n" + BASE_MANIFEST.replace("voice_id: v1", 'voice_id: "{{ row.voice }}"')
     csv_text = 'email,name,avatar,voice\na@x,A,a1,v1\nb@x,B,a2,\nc@x,C,,v3\n"d@x","D,\nmulti",a4,\n'
     result = cli("validate", campaign(manifest, csv_text))
     assert result.exit_code == 1
@@ -63,7 +63,7 @@ def test_every_invalid_row_is_reported_with_key_line_and_field(campaign, cli) ->
         "row c@x (people.csv line 4): needs exactly one image source: avatar_id, image_url or image_asset_id (found none)",
         "row d@x (people.csv line 5): voice_id: required when script is given",
     ]
-    assert result.stdout == "1 rows valid, 3 invalid\n"
+    assert result.stdout == "1 row valid, 3 invalid\n"
 
 
 def test_default_title_is_manifest_name_and_key(campaign) -> None:

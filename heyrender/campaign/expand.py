@@ -14,9 +14,12 @@ from jinja2 import TemplateError
 from heyrender.campaign import schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
 from heyrender.errors import CsvError, ManifestError
+from heyrender.versions import DEFAULT_API, ApiVersion
+from heyrender.wording import first_few
 
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
@@ -59,10 +62,13 @@ COERCE: dict[str, Callable[[str], Any]] = {
 
 @dataclass(frozen=True)
 class ExpandedRow:
+    """One row rendered: `body` in the manifest's vocabulary, `request_body` as the API takes it."""
+
     key: str
     line: int
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
+    api: ApiVersion = DEFAULT_API
 
     @property
     def valid(self) -> bool:
@@ -70,7 +76,13 @@ class ExpandedRow:
 
     @property
     def request_hash(self) -> str:
+        """Over the manifest's vocabulary, so switching API does not make done rows outdated."""
         return request_hash(self.body or {})
+
+    @property
+    def request_body(self) -> dict[str, Any] | None:
+        """What is sent (and what render prints): the one place fields become the API's body."""
+        return None if self.body is None else request_body(self.body, self.api)
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -285,7 +297,7 @@ class Expansion:
             yield ExpandedRow(key, row.line, None, [problem])
             return
         body, problems = template.render(context)
-        yield ExpandedRow(key, row.line, body, problems)
+        yield ExpandedRow(key, row.line, body, problems, self.manifest.api)
 
     def check_keys(self) -> None:
         """Duplicate and empty keys make the CSV unusable as a whole: one error for all of them."""
@@ -294,7 +306,7 @@ class Expansion:
         parts = []
         if self.duplicate_keys:
             listed = [
-                f"{key} (lines {', '.join(map(str, lines))})"
+                f"{key} (lines {first_few(lines)})"
                 for key, lines in list(self.duplicate_keys.items())[:10]
             ]
             more = len(self.duplicate_keys) - len(listed)
@@ -303,9 +315,7 @@ class Expansion:
             )
         if self.empty_key_lines:
             lines = self.empty_key_lines
-            shown = ", ".join(map(str, lines[:10])) + (
-                f" and {len(lines) - 10} more" if len(lines) > 10 else ""
-            )
+            shown = first_few(lines, 10)
             parts.append(f"empty {column} on line{'s' if len(lines) > 1 else ''} {shown}")
         if parts:
             raise CsvError(

@@ -11,9 +11,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from heyrender.campaign import schema
+from heyrender.campaign import rules, schema
 from heyrender.campaign.cost import CostModel
 from heyrender.errors import ManifestError
+from heyrender.versions import DEFAULT_API, ApiVersion
 
 SUPPORTED_VERSION = 1
 Path_ = tuple[str | int, ...]
@@ -34,6 +35,7 @@ class Manifest:
     vars: dict[str, Any]
     video: dict[str, Any]
     lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
+    api: ApiVersion = DEFAULT_API
     cost: CostModel = field(default_factory=CostModel)
 
     def line_of(self, *path: str | int) -> int | None:
@@ -120,6 +122,9 @@ def load(path: str | Path) -> Manifest:
     if version != SUPPORTED_VERSION:
         said = "no version" if version is None else f"unknown manifest version {version!r}"
         raise stub.error(f"{said}; this heyrender reads version: {SUPPORTED_VERSION}", "version")
+    api = api_of(stub, data)
+    if api is ApiVersion.V2:
+        check_v2_fields(stub, data.get("video"))
     check_structure(stub, data)
     source = data["source"]
     csv_path = (path.parent / source["csv"]).resolve()
@@ -134,8 +139,33 @@ def load(path: str | Path) -> Manifest:
         vars=data.get("vars") or {},
         video=data["video"],
         lines=lines,
+        api=api,
         cost=CostModel.from_section(data.get("cost")),
     )
+
+
+def api_of(stub: Manifest, data: dict[str, Any]) -> ApiVersion:
+    said = data.get("api", DEFAULT_API.value)
+    try:
+        return ApiVersion(said)
+    except ValueError:
+        raise stub.error(
+            f"{schema.quote(said)} is not an API heyrender speaks; "
+            f"use api: v3 (the default) or api: v2",
+            "api",
+        ) from None
+
+
+def check_v2_fields(stub: Manifest, video: Any) -> None:
+    """Once for the manifest: a literal v3-only field or value under api: v2."""
+    refusals = list(rules.v2_refusals(video))
+    if not refusals:
+        return
+    path, detail = refusals[0]
+    others = ["video." + ".".join(p) for p, _ in refusals[1:]]
+    if others:
+        detail += f"; so do {', '.join(others)}"
+    raise stub.error(detail, "video", *path, hint="set api: v3, or remove the v3 fields")
 
 
 def check_structure(stub: Manifest, data: dict[str, Any]) -> None:
@@ -143,6 +173,9 @@ def check_structure(stub: Manifest, data: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return
+    parent = error.parent
+    if parent is not None and schema.template_choice(parent.validator_value) is not None:
+        error = parent  # "not one of ..., nor a template", not the template pattern itself
     problem = schema.explain(error)
     path = tuple(problem.field.split(".")) if problem.field else ()
     raise stub.error(problem.message, *path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from heyrender.campaign.cost import RowCost
@@ -12,6 +12,7 @@ from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.validate import ValidationResult, checked_rows
+from heyrender.versions import ApiVersion
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,11 @@ class Campaign:
         campaign.validation = result
         return campaign
 
-    def bodies(self, keys: list[str]) -> Iterator[tuple[Desired, dict[str, Any]]]:
-        """The bodies of these rows, in CSV order, rendered again from the CSV.
+    def bodies(
+        self, keys: list[str], api: ApiVersion | None = None
+    ) -> Iterator[tuple[Desired, dict[str, Any]]]:
+        """The request bodies of these rows, in CSV order, rendered again from the CSV, for
+        `api` (the manifest's by default): what the client POSTs.
 
         They were validated when the plan was made; a body whose hash still matches is that
         same body. A row whose request changed since (the CSV was edited meanwhile) is skipped.
@@ -67,5 +71,6 @@ class Campaign:
         wanted = {row.key: row for row in self.rows if row.key in keyset}
         for row in Expansion(self.manifest):
             desired = wanted.get(row.key)
-            if desired is not None and row.body is not None and row.request_hash == desired.request:
-                yield desired, row.body
+            body = row.request_body if api is None else replace(row, api=api).request_body
+            if desired is not None and body is not None and row.request_hash == desired.request:
+                yield desired, body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from dataclasses import dataclass
@@ -17,8 +18,19 @@ try:
 except ImportError:  # pragma: no cover - the pure-Python validator still works, only slower
     jsonschema_rs = None  # type: ignore[assignment]
 
-REQUEST_SCHEMA = "video-request.schema.json"
+REQUEST_SCHEMA = "video-request.schema.json"  # the v2 body, and the manifest's vocabulary
+V3_REQUEST_SCHEMA = "video-request-v3.schema.json"  # the v3 body, as sent
+V3_FIELDS_SCHEMA = "manifest-video-v3.schema.json"  # the v3 rules over the manifest's vocabulary
 MANIFEST_SCHEMA = "manifest.schema.json"
+TEMPLATE_PATTERN = "\\{\\{|\\{%"  # how manifest.schema.json lets any value be a template
+TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "a boolean",
+}
 
 
 CHECKOUT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -41,6 +53,9 @@ def load(name: str) -> dict[str, Any]:
 class FieldProblem:
     field: str
     message: str
+    # the fields a cross-field rule is about: a rule that only fails because one of them
+    # could not be rendered says nothing new
+    involves: frozenset[str] = dataclasses.field(default=frozenset(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -54,19 +69,36 @@ def quote(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
+def type_words(expected: Any) -> str:
+    kinds = expected if isinstance(expected, list) else [expected]
+    return " or ".join(TYPE_WORDS.get(str(kind), str(kind)) for kind in kinds)
+
+
+def template_choice(expected: Any) -> list[Any] | None:
+    """The allowed values of a manifest field that may also be a template, else None."""
+    if not isinstance(expected, list):
+        return None
+    if not any(branch.get("pattern") == TEMPLATE_PATTERN for branch in expected):
+        return None
+    return next((branch["enum"] for branch in expected if "enum" in branch), None)
+
+
 def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldProblem:
     """One human sentence for one jsonschema error, at the field it concerns."""
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind, value, expected = error.validator, error.instance, error.validator_value
     message = schema.get("x-error")
+    involves: frozenset[str] = frozenset()
     if kind == "required":
         missing = next((name for name in expected if name not in value), expected[0])
         path.append(missing)
+        involves = frozenset({missing})
         message = "required" + (f" ({message})" if message else "")
     elif kind == "dependentRequired":
         owner = next(name for name, needs in expected.items() if name in value)
         path.append(next(n for n in expected[owner] if n not in value))
+        involves = frozenset({owner, path[-1]})
         message = f"required when {owner} is given"
     elif kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
@@ -81,13 +113,20 @@ def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldP
         and all(set(branch) == {"required"} and len(branch["required"]) == 1 for branch in expected)
     ):
         given = [b["required"][0] for b in expected if b["required"][0] in value]
+        involves = frozenset(b["required"][0] for b in expected)
         message += f" (found {', '.join(given)})" if given else " (found none)"
     elif message:
         pass
     elif kind == "enum":
         message = f"{quote(value)} is not one of {', '.join(map(str, expected))}"
+    elif kind == "anyOf" and (choices := template_choice(expected)) is not None:
+        message = f"{quote(value)} is not one of {', '.join(map(str, choices))}, nor a template"
     elif kind == "type":
-        message = f"{quote(value)} is not a {expected}"
+        message = (
+            f"is empty; it must be {type_words(expected)}"
+            if value is None
+            else f"{quote(value)} is not {type_words(expected)}"
+        )
     elif kind in ("minimum", "maximum") and {"minimum", "maximum"} <= set(schema):
         message = f"{quote(value)} is outside {schema['minimum']} to {schema['maximum']}"
     elif kind == "maxLength":
@@ -96,7 +135,7 @@ def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldP
         message = "must not be empty"
     else:
         message = error.message
-    return FieldProblem(dotted([p for p in (field_prefix,) if p] + path), message)
+    return FieldProblem(dotted([p for p in (field_prefix,) if p] + path), message, involves)
 
 
 class RequestValidator:
@@ -115,7 +154,10 @@ class RequestValidator:
 
 
 def field_types(schema: dict[str, Any] | None = None) -> dict[tuple[str, ...], str]:
-    """Maps each number and boolean field path of the request to its JSON type."""
+    """Maps each number and boolean field path of the request to its JSON type.
+
+    Without a schema: the fields of both APIs' vocabularies (a field has one type in both).
+    """
     found: dict[tuple[str, ...], str] = {}
 
     def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
@@ -124,5 +166,6 @@ def field_types(schema: dict[str, Any] | None = None) -> dict[tuple[str, ...], s
                 found[(*path, name)] = sub["type"]
             walk(sub, (*path, name))
 
-    walk(schema if schema is not None else load(REQUEST_SCHEMA), ())
+    for each in [schema] if schema is not None else [load(REQUEST_SCHEMA), load(V3_FIELDS_SCHEMA)]:
+        walk(each, ())
     return found

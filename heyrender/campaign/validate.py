@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from heyrender.campaign.expand import ExpandedRow, Expansion
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.rules import rules_for
 from heyrender.campaign.schema import FieldProblem, RequestValidator
+from heyrender.wording import counted
 
 
 @dataclass(frozen=True)
@@ -25,16 +27,24 @@ class RowProblem:
 def checked_rows(
     expansion: Expansion, validator: RequestValidator | None = None
 ) -> Iterator[ExpandedRow]:
-    """Each expanded row with its schema problems added to its rendering problems."""
-    validator = validator or RequestValidator()
+    """Each expanded row with the chosen API's problems added to its rendering problems.
+
+    A rule that fails only because a field it concerns could not be rendered is left out:
+    the rendering problem already says what is wrong.
+    """
+    validator = validator or rules_for(expansion.manifest.api)
     for row in expansion:
         if row.body is None:
             yield row
             continue
-        rendered = {p.field for p in row.problems}
-        schema_problems = [p for p in validator.problems(row.body) if p.field not in rendered]
+        failed = {p.field for p in row.problems}
+        schema_problems = [
+            p
+            for p in validator.problems(row.body)
+            if p.field not in failed and not p.involves & failed
+        ]
         if schema_problems:
-            row = ExpandedRow(row.key, row.line, row.body, row.problems + schema_problems)
+            row = replace(row, problems=row.problems + schema_problems)
         yield row
 
 
@@ -70,7 +80,7 @@ class ValidationResult:
         return self.invalid == 0
 
     def summary(self) -> str:
-        text = f"{self.valid:,} rows valid, {self.invalid:,} invalid"
+        text = f"{counted(self.valid, 'row')} valid, {self.invalid:,} invalid"
         if self.filtered_out:
             text += f", {self.filtered_out:,} left out by source.where"
         return text

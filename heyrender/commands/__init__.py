@@ -55,10 +55,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        if row.body is None:
-            continue
+        body = row.request_body
+        if body is None or row.problems:
+            continue  # an invalid row is never sent, so it has no body to show
         if fmt == "json":
-            click.echo(output.body_json(row.body, pretty=row_key is not None))
+            click.echo(output.body_json(body, pretty=row_key is not None))
         else:
             click.echo(output.body_yaml(row, csv_name), nl=False)
     expansion.check_keys()

@@ -8,12 +8,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from heyrender.campaign.cost import Estimate
 from heyrender.campaign.expand import ExpandedRow
 from heyrender.campaign.validate import ValidationResult
 from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
+from heyrender.wording import counted
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
@@ -52,20 +55,40 @@ def body_json(body: dict[str, Any], pretty: bool) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def literal_blocks(node: Any) -> Any:
+RESOLVERS = [VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2))]
+STRING_TAG = "tag:yaml.org,2002:str"
+
+
+def reads_as_string(text: str) -> bool:
+    """Whether YAML 1.1 and 1.2 readers both take this plain scalar for a string: `16:9` is
+    969 to a 1.1 reader (PyYAML), `no` is false, `2026-11-01` a date, `~` null."""
+    for resolver in RESOLVERS:
+        tag = resolver.resolve(ScalarNode, text, (True, False))
+        if str(getattr(tag, "value", tag)) != STRING_TAG:
+            return False
+    return True
+
+
+def yaml_scalars(node: Any) -> Any:
+    """Multi-line strings as literal blocks; strings a YAML reader would retype, quoted."""
     if isinstance(node, dict):
-        return {k: literal_blocks(v) for k, v in node.items()}
+        return {k: yaml_scalars(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [yaml_scalars(v) for v in node]
     if isinstance(node, str) and "\n" in node:
         return LiteralScalarString(node)
+    if isinstance(node, str) and not reads_as_string(node):
+        return DoubleQuotedScalarString(node)
     return node
 
 
 def body_yaml(row: ExpandedRow, csv_name: str) -> str:
+    """The body the API gets for this row, as one YAML document."""
     yaml = YAML(typ="rt", pure=True)
     yaml.width = 4096
     yaml.allow_unicode = True
     stream = io.StringIO()
-    yaml.dump(literal_blocks(row.body), stream)
+    yaml.dump(yaml_scalars(row.request_body), stream)
     return f"---\n# row: {row.key} ({csv_name} line {row.line})\n{stream.getvalue()}"
 
 
@@ -90,7 +113,7 @@ def plan_text(
     changes: Mapping[str, tuple[str, ...] | None] | None = None,
 ) -> Iterable[str]:
     """The plan as text; with changes, an outdated row names its changed fields."""
-    yield f"{title}: {plan.total_rows:,} rows"
+    yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in CHANGES_FIRST if show_all else GROUPS:
         keys = plan[group]
         if not keys:

@@ -25,7 +25,8 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.validate import checked_rows
 from heyrender.commands.media import Fresh, fresh_statuses, local_files
 from heyrender.commands.report_page import PAGE
-from heyrender.state.lockfile import COMPLETED, FAILED, Entry, write_atomically
+from heyrender.state.files import write_atomically
+from heyrender.state.lockfile import COMPLETED, FAILED, Entry
 from heyrender.state.store import State
 
 NOT_SUBMITTED, INVALID = "not submitted", "invalid"
@@ -132,8 +133,7 @@ def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], Non
     options.out.mkdir(parents=True, exist_ok=True)
     rows = list(cards(manifest, state, fresh, options))
     target = options.out / "index.html"
-    write_atomically(target, page(manifest, rows, options.settings is not None))
-    target.chmod(0o644)  # a page to share, unlike the lockfile's private temporary file
+    write_atomically(target, [page(manifest, rows, options.settings is not None)])
     completed = sum(1 for card in rows if card["s"] == COMPLETED)
     playable = sum(1 for card in rows if "v" in card)
     echo(f"Wrote {target} ({len(rows):,} rows, {completed:,} completed, {playable:,} playable)")

@@ -24,6 +24,7 @@ from heyrender.run.settle import settle
 from heyrender.state.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
+from heyrender.versions import ApiVersion
 
 EXIT_OK, EXIT_FAILED, EXIT_IN_PROGRESS, EXIT_INTERRUPTED = 0, 1, 3, 130
 
@@ -178,7 +179,8 @@ def reconcile(
         return finish(plan, state, campaign, None, options.run, echo)
     if keys and not options.yes:
         approve(len(keys), echo)
-    submissions = (Submission(row, body) for row, body in campaign.bodies(keys))
+    # the client speaks v2 until the v3 adapter lands; then pass the provider's API here
+    submissions = (Submission(row, body) for row, body in campaign.bodies(keys, ApiVersion.V2))
     echo(f"Submitting {len(keys):,} videos, following {len(following):,} already rendering.")
     report = run_reconciler(state, settings, options.run, submissions, len(keys) + len(following))
     return finish(diff(campaign.rows, state.entries), state, campaign, report, options.run, echo)

@@ -28,7 +28,8 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rows import Desired
 from heyrender.errors import InputError, StalePlan
 from heyrender.run.plan import GROUPS, Plan
-from heyrender.state.lockfile import Entry, now_iso, write_atomically
+from heyrender.state.files import write_atomically
+from heyrender.state.lockfile import Entry, now_iso
 from heyrender.state.store import journal_path
 
 FORMAT_VERSION = 1
@@ -155,7 +156,7 @@ def save(
     estimate: Estimate,
 ) -> None:
     try:
-        write_atomically(path, render(manifest, plan, rows, entries, estimate, path))
+        write_atomically(path, [render(manifest, plan, rows, entries, estimate, path)])
     except OSError as exc:
         raise InputError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
 

@@ -8,15 +8,13 @@ holds as many records as the lockfile has rows, and at the end of every command.
 
 from __future__ import annotations
 
-import json
-import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from heyrender.api.wire import VideoStatus
-from heyrender.errors import LockfileError
-from heyrender.state import lockfile
+from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry, now_iso
 
 CHECKPOINT_SECONDS = 60.0
@@ -38,55 +36,62 @@ def observed(entry: Entry, video: VideoStatus) -> Entry:
     )
 
 
-def replay(path: Path, entries: dict[str, Entry]) -> int:
-    """Applies a journal's records in order. A torn last line (a crash mid-write) is ignored."""
+def records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A journal's complete records, checked, in order. A torn last line (a crash
+    mid-write, so no newline yet) is ignored; the next append cuts it off first."""
+    fd = files.open_existing(path)
+    if fd is None:
+        return
+    lines = files.lines_of(fd)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return 0
-    lines = text.split("\n")
-    complete, torn = lines[:-1], lines[-1]
-    del torn  # written without its newline: the crash came before the record was durable
-    for number, raw in enumerate(complete, 1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise LockfileError(
-                path, f"journal record is not valid JSON ({exc.msg})", line=number
-            ) from None
-        entry = lockfile.entry_from(data, path, number)
-        entries[entry.key] = entry
-    return len(complete)
+        complete = ((n, raw) for n, raw in enumerate(lines, 1) if raw.endswith(b"\n"))
+        yield from lockfile.checked_rows(complete, path, "journal record is ")
+    finally:
+        lines.close()
+
+
+def replay(path: Path, entries: dict[str, Entry]) -> int:
+    """Applies a journal's records in order and returns how many."""
+    count = 0
+    for _, data in records(path):
+        entries[data["key"]] = Entry(**data)
+        count += 1
+    return count
 
 
 class State:
     """Entries by key, with durable recording. Open with State.open, close with checkpoint."""
 
-    def __init__(self, lock_path: Path, manifest_name: str, entries: dict[str, Entry]) -> None:
+    def __init__(
+        self,
+        lock_path: Path,
+        manifest_name: str,
+        entries: dict[str, Entry],
+        *,
+        unsaved: bool = True,
+    ) -> None:
         self.lock_path = lock_path
         self.manifest_name = manifest_name
         self.entries = entries
-        self._journal: IO[str] | None = None
+        self._journal: files.AppendOnly | None = None
         self._records = 0
+        self._unsaved = unsaved
         self._last_checkpoint = time.monotonic()
 
     @classmethod
     def load(cls, lock_path: Path, manifest_name: str) -> State:
         """Lockfile plus journal, read-only."""
-        entries = lockfile.load(lock_path)
-        replay(journal_path(lock_path), entries)
-        return cls(lock_path, manifest_name, entries)
+        entries = lockfile.load(lock_path, manifest_name)
+        journal = journal_path(lock_path)
+        replay(journal, entries)
+        return cls(lock_path, manifest_name, entries, unsaved=journal.exists())
 
     def record(self, entry: Entry, *, durable: bool = False) -> None:
         self.entries[entry.key] = entry
+        self._unsaved = True
         if self._journal is None:
-            self._journal = open(journal_path(self.lock_path), "a", encoding="utf-8")  # noqa: SIM115
-        self._journal.write(entry.to_json() + "\n")
-        self._journal.flush()
-        if durable:
-            os.fsync(self._journal.fileno())
+            self._journal = files.AppendOnly(journal_path(self.lock_path))
+        self._journal.append(lockfile.line_of(entry).encode("utf-8"), durable=durable)
         self._records += 1
         # a checkpoint rewrites every entry, so it waits for as many records: O(1) per record
         due = max(MIN_CHECKPOINT_RECORDS, len(self.entries))
@@ -100,9 +105,14 @@ class State:
             self._journal = None
 
     def checkpoint(self) -> None:
-        """Writes the lockfile atomically, then drops the journal it now holds."""
-        lockfile.save(self.lock_path, self.entries, self.manifest_name)
+        """Writes the lockfile atomically, then drops the journal it now holds. Nothing is
+        written when nothing changed, so a refused apply leaves no lockfile behind. Call it
+        only while holding the state lock: it removes temporary files a killed write left."""
+        if self._unsaved:
+            files.remove_stale_temporaries(self.lock_path)
+            lockfile.save(self.lock_path, self.entries, self.manifest_name)
         self.close()
         journal_path(self.lock_path).unlink(missing_ok=True)
+        self._unsaved = False
         self._records = 0
         self._last_checkpoint = time.monotonic()
