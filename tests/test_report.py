@@ -200,3 +200,11 @@ def test_a_script_cannot_break_out_of_the_page(campaign, cli) -> None:
     cli("report", path, "--out", path.parent / "r")
     html = (path.parent / "r" / "index.html").read_text()
     assert html.count("</script>") == 2  # the data's and the code's, nothing from the CSV
+
+
+def test_duplicate_keys_are_refused_as_everywhere_else(campaign, cli) -> None:
+    path = campaign(csv="email,name,avatar\nx@y,A,a1\nx@y,B,a2\n")
+    result = cli("report", path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: people.csv: key column 'email' must be unique")
+    assert not (path.parent / "m-report" / "index.html").exists()

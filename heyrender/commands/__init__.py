@@ -163,7 +163,11 @@ def export(
     if out is None:
         return write_export(manifest, options, sys.stdout, warn)
     target = Path(out)
-    with open(target.with_name(f".{target.name}.part"), "w", encoding="utf-8", newline="") as f:
-        code = write_export(manifest, options, f, warn)
-    target.with_name(f".{target.name}.part").replace(target)
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as written:
+            code = write_export(manifest, options, written, warn)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     return code

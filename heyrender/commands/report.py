@@ -79,7 +79,8 @@ def cards(
     manifest: Manifest, state: State, fresh: Fresh, options: ReportOptions
 ) -> Iterator[dict[str, Any]]:
     """One compact object per row, in CSV order (short names keep 10,000 rows small)."""
-    for row in checked_rows(Expansion(manifest)):
+    expansion = Expansion(manifest)
+    for row in checked_rows(expansion):
         entry = state.entries.get(row.key)
         status = row_status(entry, bool(row.problems))
         body = row.body or {}
@@ -106,6 +107,7 @@ def cards(
             card["f"] = "invalid"
             card["m"] = "; ".join(str(problem) for problem in row.problems)
         yield card
+    expansion.check_keys()
 
 
 def page(manifest: Manifest, rows: list[dict[str, Any]], fresh_urls: bool) -> str:
