@@ -153,3 +153,11 @@ def test_a_bad_cost_section_names_its_line(campaign, cli) -> None:
     assert result.stderr == (
         "Error: m.yaml line 8, column 12: cost.rates.studo: unknown field; did you mean studio?\n"
     )
+
+
+def test_budget_gate_passes_rows_while_they_fit() -> None:
+    budget = Budget(1.0)
+    rows = [("a", RowCost(6.0, 0.05, AvatarKind.PHOTO))] * 5  # $0.30 each
+    passed = list(budget.gate(rows, lambda row: row[1]))
+    assert len(passed) == 3
+    assert budget.refused == 1  # the gate stops at the first row that does not fit

@@ -6,10 +6,14 @@ A row with unknown duration (it speaks an audio file) is charged at its most, He
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from heyrender.campaign.cost import Estimate, RowCost, money
 from heyrender.errors import OverBudget
+
+T = TypeVar("T")
 
 
 def check_balance(estimate: Estimate, available_usd: float | None, *, source: str) -> None:
@@ -48,6 +52,13 @@ class Budget:
             return False
         self.spent_usd += charge
         return True
+
+    def gate(self, items: Iterable[T], cost_of: Callable[[T], RowCost | None]) -> Iterator[T]:
+        """The items while they fit; stops at the first that does not (lazily, as submitted)."""
+        for item in items:
+            if not self.admit(cost_of(item)):
+                return
+            yield item
 
     def stop_reason(self, remaining: int) -> str:
         """What apply prints when it stopped submitting; remaining counts the rows not sent."""
