@@ -1,14 +1,18 @@
-"""Validation speed: heyrender against the straightforward approach, side by side.
+"""Validation speed and memory: heyrender against the straightforward approach.
 
-Generates a campaign (four templated fields, a fixed background and fixed
-voice_settings), then times:
-  straightforward: a sandboxed Jinja render of each field of each row, then
-                   jsonschema.Draft202012Validator.iter_errors on each body;
-  heyrender:       `heyrender validate`'s own code path (heyrender.validate.validate).
-Then the peak memory (tracemalloc) of heyrender's validation at two row counts,
-each in a fresh process: the difference is what the run keeps per row.
+Generates a campaign with five templated fields, a `where` filter and a conditional
+background (an image for some rows, a colour for the rest), then runs each contender as a
+child process, several times, and reports for each: CPU (user+sys, of the child and every
+process it started), wall time, and the peak RSS of the largest process (min and median).
 
-    python bench/validate_speed.py [--rows 100000] [--skip-memory]
+  straightforward: each field's template compiled once (sandboxed Jinja), rendered per row,
+                   empty fields left out, numbers converted, jsonschema's iter_errors per body;
+  validate:        `heyrender validate` (all cores);
+  validate-1:      the same on one core (taskset), for CPU per row without process overhead;
+  plan:            `heyrender plan`, after a lockfile was written for every row
+                   (--with-lockfile).
+
+    python bench/validate_speed.py [--rows 100000] [--runs 3] [--only validate,plan]
 """
 
 from __future__ import annotations
@@ -16,21 +20,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
-
-import jsonschema
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
-
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign import schema
-from heyrender.campaign.validate import validate
 
 MANIFEST = """\
 version: 1
@@ -38,6 +35,7 @@ name: bench
 source:
   csv: people.csv
   key: email
+  where: "row.optin == 'yes'"
 video:
   avatar_id: "{{ row.avatar_id }}"
   voice_id: "{{ row.voice_id }}"
@@ -45,18 +43,33 @@ video:
   script: "Hi {{ row.first_name }}, I saw {{ row.company }} is hiring in {{ row.city }}."
   resolution: 720p
   background:
-    type: color
-    value: "#0a0a0a"
+    type: "{{ 'image' if row.bg else 'color' }}"
+    url: "{{ row.bg }}"
+    value: "{{ '' if row.bg else '#0a0a0a' }}"
   voice_settings:
-    speed: 1.1
+    speed: "{{ row.speed }}"
     pitch: 0
 """
+
+HERE = Path(__file__).resolve().parent
 
 
 def write_campaign(folder: Path, rows: int) -> Path:
     with open(folder / "people.csv", "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["email", "first_name", "company", "city", "avatar_id", "voice_id"])
+        writer.writerow(
+            [
+                "email",
+                "first_name",
+                "company",
+                "city",
+                "avatar_id",
+                "voice_id",
+                "bg",
+                "speed",
+                "optin",
+            ]
+        )
         for i in range(rows):
             writer.writerow(
                 [
@@ -66,6 +79,9 @@ def write_campaign(folder: Path, rows: int) -> Path:
                     "Berlin",
                     f"avatar-{i % 7}",
                     "v-1",
+                    f"https://img.example.com/{i}.png" if i % 3 == 0 else "",
+                    "1.0" if i % 2 else "1.1",
+                    "no" if i % 10 == 0 else "yes",
                 ]
             )
     path = folder / "bench.yaml"
@@ -73,32 +89,42 @@ def write_campaign(folder: Path, rows: int) -> Path:
     return path
 
 
-def straightforward(path: Path, cache_templates: bool = False) -> tuple[int, int]:
-    """The baseline the issue names, written as a newcomer would (optionally caching templates)."""
+def straightforward(path: Path) -> tuple[int, int]:
+    """The baseline the issue names: templates compiled once, jsonschema per body."""
+    import jsonschema
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from heyrender.campaign import manifest as manifests
+    from heyrender.campaign import schema
+
     manifest = manifests.load(path)
     env = SandboxedEnvironment(undefined=StrictUndefined)
     validator = jsonschema.Draft202012Validator(schema.load(schema.REQUEST_SCHEMA))
+    types = schema.field_types()
+    where = env.compile_expression(manifest.source.where or "true")
     cache: dict[str, Any] = {}
 
-    def compiled(text: str) -> Any:
-        if not cache_templates:
-            return env.from_string(text)
-        if text not in cache:
-            cache[text] = env.from_string(text)
-        return cache[text]
-
-    def render(node: Any, context: dict[str, Any]) -> Any:
+    def render(node: Any, context: dict[str, Any], path: tuple[str, ...]) -> Any:
         if isinstance(node, dict):
-            return {k: render(v, context) for k, v in node.items()}
+            out = {k: render(v, context, (*path, k)) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v != ""} or ""
         if isinstance(node, str):
-            return compiled(node).render(context)
+            if node not in cache:
+                cache[node] = env.from_string(node)
+            text = cache[node].render(context)
+            if text and types.get(path) == "number":
+                return float(text)
+            return text
         return node
 
     valid = invalid = 0
     with open(manifest.source.csv, newline="", encoding="utf-8-sig") as source:
         for row in csv.DictReader(source):
             context = {"row": row, "vars": manifest.vars, "key": row["email"]}
-            body = render(manifest.video, context)
+            if not where(**context):
+                continue
+            body = render(manifest.video, context, ())
             if list(validator.iter_errors(body)):
                 invalid += 1
             else:
@@ -106,73 +132,102 @@ def straightforward(path: Path, cache_templates: bool = False) -> tuple[int, int
     return valid, invalid
 
 
-def ours(path: Path) -> tuple[int, int]:
-    result = validate(manifests.load(path))
-    return result.valid, result.invalid
-
-
-def timed(function: Any, path: Path) -> tuple[float, tuple[int, int]]:
+def measure(command: list[str]) -> dict[str, float]:
+    """CPU (user+sys of the child and its reaped children), wall and peak RSS of one run."""
     start = time.perf_counter()
-    outcome = function(path)
-    return time.perf_counter() - start, outcome
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    return {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "wall": wall,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
 
 
-def peak_mib(rows: int) -> float:
-    """Peak traced Python memory of validating a campaign of this many rows, in a fresh process."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure-memory", str(rows)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(json.loads(output)["peak_mib"])
+def runs(command: list[str], count: int) -> dict[str, Any]:
+    samples = [measure(command) for _ in range(count)]
+    summary: dict[str, Any] = {}
+    for name in ("cpu", "wall", "rss_mb"):
+        values = [s[name] for s in samples]
+        summary[name] = {"min": min(values), "median": statistics.median(values)}
+    return summary
 
 
-def measure_memory(rows: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_campaign(Path(folder), rows)
-        tracemalloc.start()
-        ours(path)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-    print(json.dumps({"rows": rows, "peak_mib": peak}))
+def heyrender(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "heyrender"), *args]
+
+
+def write_lockfile(manifest: Path) -> None:
+    """A lockfile holding a completed entry for every row, as apply would leave it."""
+    sys.path.insert(0, str(HERE.parent))
+    from heyrender.campaign import manifest as manifests
+    from heyrender.campaign.rows import Campaign
+    from heyrender.state.lockfile import Entry
+    from heyrender.state.store import State
+
+    loaded = manifests.load(manifest)
+    campaign = Campaign.expand(loaded)
+    state = State.load(loaded.lockfile_path, loaded.path.name)
+    for row in campaign.rows:
+        if not row.problems:
+            state.entries[row.key] = Entry(
+                key=row.key,
+                request=row.request,
+                status="completed",
+                video_id=f"vid-{row.key}",
+                title=row.title,
+            )
+    state.checkpoint()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--measure-memory", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default="straightforward,validate,validate-1,plan")
+    parser.add_argument("--baseline", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure_memory:
-        measure_memory(args.measure_memory)
+    if args.baseline:
+        print(json.dumps(straightforward(Path(args.baseline))))
         return
+    wanted = args.only.split(",")
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        path = write_campaign(Path(folder), args.rows)
-        ours_seconds, ours_counts = timed(ours, path)
-        base_seconds, base_counts = timed(straightforward, path)
-        cached_seconds, cached_counts = timed(
-            lambda p: straightforward(p, cache_templates=True), path
-        )
-    assert ours_counts == base_counts == cached_counts, (ours_counts, base_counts, cached_counts)
-    print(f"rows:            {args.rows:,} ({ours_counts[0]:,} valid, {ours_counts[1]:,} invalid)")
-    print(f"straightforward: {base_seconds:8.2f} s  ({args.rows / base_seconds:,.0f} rows/s)")
-    print(
-        f"  same, each template compiled once: {cached_seconds:8.2f} s  "
-        f"(heyrender takes {ours_seconds / cached_seconds:.1%} of it)"
-    )
-    print(f"heyrender:       {ours_seconds:8.2f} s  ({args.rows / ours_seconds:,.0f} rows/s)")
-    print(
-        f"ratio:           {ours_seconds / base_seconds:8.1%} of the straightforward time "
-        "(target <= 20%)"
-    )
-    if not args.skip_memory:
-        small, large = args.rows // 10, args.rows
-        small_peak, large_peak = peak_mib(small), peak_mib(large)
-        per_row = (large_peak - small_peak) * 1024 * 1024 / (large - small)
-        print(
-            f"peak memory:     {small_peak:.1f} MiB at {small:,} rows, "
-            f"{large_peak:.1f} MiB at {large:,} rows ({per_row:.0f} bytes per extra row)"
-        )
+        manifest = write_campaign(Path(folder), args.rows)
+        commands = {
+            "straightforward": [sys.executable, __file__, "--baseline", str(manifest)],
+            "validate": heyrender("validate", str(manifest)),
+            "validate-1": ["taskset", "-c", "0", *heyrender("validate", str(manifest))],
+            "plan": heyrender("plan", str(manifest)),
+        }
+        for name, command in commands.items():
+            if name not in wanted:
+                continue
+            if name == "plan":
+                write_lockfile(manifest)
+            results[name] = runs(command, args.runs)
+            figures = results[name]
+            print(
+                f"{name:16} CPU {figures['cpu']['min']:7.2f} s min {figures['cpu']['median']:7.2f}"
+                f" s median ({1e6 * figures['cpu']['median'] / args.rows:5.1f} us/row), "
+                f"wall {figures['wall']['min']:6.2f} / {figures['wall']['median']:6.2f} s, "
+                f"peak RSS {figures['rss_mb']['median']:6.1f} MB",
+                flush=True,
+            )
+    if "straightforward" in results and "validate" in results:
+        ratio = results["validate"]["cpu"]["median"] / results["straightforward"]["cpu"]["median"]
+        print(f"validate / straightforward, CPU: {ratio:.3f}")
+    if "validate" in results:
+        wall, cpu = results["validate"]["wall"]["median"], results["validate"]["cpu"]["median"]
+        print(f"validate wall / CPU: {wall / cpu:.2f}")
+    if "plan" in results and "validate-1" in results:
+        ratio = results["plan"]["cpu"]["median"] / results["validate-1"]["cpu"]["median"]
+        print(f"plan / validate (one core), CPU: {ratio:.2f}")
 
 
 if __name__ == "__main__":

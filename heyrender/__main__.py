@@ -1,3 +1,3 @@
 from heyrender.cli import main
 
-main()
+main(prog_name="heyrender")

@@ -2,52 +2,137 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from heyrender import __version__, commands
-from heyrender.errors import HeyrenderError
+from heyrender.cligroup import Example, Group
+from heyrender.errors import HeyrenderError, os_error_sentence
+from heyrender.terminal import OutputSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+EXIT_INTERRUPTED = 130
+pass_output = click.make_pass_decorator(OutputSettings, ensure=True)
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "free some disk space, then run the command again",
+    errno.EDQUOT: "free some disk space, then run the command again",
+    errno.EACCES: "check that you may read and write that path",
+    errno.EPERM: "check that you may read and write that path",
+    errno.EROFS: "choose a folder on a writable file system",
+}
+
+
+def fail(message: str, hint: str | None, exit_code: int) -> NoReturn:
+    ctx = click.get_current_context(silent=True)
+    settings = ctx.find_object(OutputSettings) if ctx else None
+    colored = settings is None or settings.color
+    label = click.style("Error:", fg="red", bold=True) if colored else "Error:"
+    click.echo(f"{label} {message}", err=True)
+    if hint:
+        click.echo(f"Hint: {hint}", err=True)
+    sys.exit(exit_code)
+
+
+def quiet_broken_pipe() -> NoReturn:
+    """stdout's reader went away (`heyrender render m.yaml | head`): stop without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(1)
 
 
 def reports_errors(command: F) -> F:
-    """Turns heyrender's errors into one 'Error: ...' line and the error's exit code."""
+    """The CLI's one error boundary: heyrender's errors, a user's file that cannot be read
+    or written, and Ctrl-C each become one line on stderr and an exit code, never a
+    traceback. Every command is wrapped in it."""
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except HeyrenderError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
-            sys.exit(exc.exit_code)
+            fail(exc.message, exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", None, EXIT_INTERRUPTED)
+        except click.Abort as exc:  # click turns Ctrl-C or end of input at a prompt into Abort
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                fail("interrupted", None, EXIT_INTERRUPTED)
+            fail("no answer was given", None, 1)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+        except OSError as exc:
+            fail(os_error_sentence(exc), OS_ERROR_HINTS.get(exc.errno or 0), 1)
 
+    run.reports_errors = True  # type: ignore[attr-defined]
     return run  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    examples=[
+        Example("heyrender validate outreach.yaml", "Check every row; nothing is sent"),
+        Example("heyrender plan outreach.yaml", "See what apply would submit"),
+        Example("heyrender apply outreach.yaml", "Submit the missing videos, after a yes"),
+        Example("heyrender download outreach.yaml", "Save the completed videos"),
+    ],
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print no progress or info lines; errors and the final summary still show.",
+)
+@click.option("--no-color", is_flag=True, help="No colour in the output (also: NO_COLOR set).")
 @click.version_option(__version__, prog_name="heyrender")
-def main() -> None:
-    """Personalized HeyGen avatar videos from a manifest and a CSV."""
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, no_color: bool) -> None:
+    """Personalized HeyGen avatar videos from a manifest and a CSV.
+
+    A manifest (YAML) names a CSV of recipients and a request body whose strings are
+    templates over each row. apply submits each missing video exactly once and records
+    it in the lockfile beside the manifest (outreach.yaml -> outreach.lock); commit the
+    lockfile with the manifest and the CSV.
+
+    The global options may go before or after the command.
+    """
+    ctx.obj = OutputSettings.from_options(quiet=quiet, no_color=no_color)
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender validate outreach.yaml"),
+        Example("heyrender validate outreach.yaml --json | jq '.problems[]'", "For machines"),
+    ]
+)
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
 def validate(manifest: str, as_json: bool) -> None:
-    """Expand every row and check every request against the API's rules."""
+    """Check every row's request; nothing is sent.
+
+    Expands every row of the CSV through the manifest's templates and checks each request
+    against HeyGen's rules. Problems go to stderr, one line per row and field, then a
+    summary; the exit code is 1 if any row is invalid.
+    """
     sys.exit(commands.validate(manifest, as_json))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender render outreach.yaml --row dana@acme.io", "One row's body, as YAML"),
+        Example("heyrender render outreach.yaml --format json > bodies.jsonl", "Every body"),
+    ]
+)
 @MANIFEST
 @click.option("--row", "row_key", metavar="KEY", help="Only the row with this key.")
 @click.option(
@@ -60,11 +145,21 @@ def validate(manifest: str, as_json: bool) -> None:
 )
 @reports_errors
 def render(manifest: str, row_key: str | None, fmt: str) -> None:
-    """Print the request bodies exactly as they would be sent."""
+    """Print the request bodies exactly as they would be sent.
+
+    Like helm template or dbt compile: nothing is sent. Invalid rows are reported on
+    stderr, get no body, and make the exit code 1.
+    """
     sys.exit(commands.render(manifest, row_key, fmt))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender emulator --port 8080", "Rehearse a campaign without spending credits"),
+        Example("HEYGEN_API_BASE=http://127.0.0.1:8080 heyrender apply outreach.yaml --yes"),
+        Example("heyrender emulator --port 0 --fault-rate 0.1 --seed 7", "With faults"),
+    ]
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
 @click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
@@ -79,24 +174,46 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
 @click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
 @click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
-@click.option("--quiet", is_flag=True, help="No line per request.")
+@click.option("--quiet", is_flag=True, help="No line per request (also: heyrender --quiet).")
+@pass_output
 @reports_errors
-def emulator(host: str, port: int, **options: Any) -> None:
-    """Run the HeyGen-compatible API emulator until Ctrl-C."""
+def emulator(output: OutputSettings, /, host: str, port: int, **options: Any) -> None:
+    """Run a HeyGen-compatible API server on loopback.
+
+    It checks bodies with the same schema as validate, renders videos in a few seconds and
+    serves real MP4 files from expiring URLs. It runs until Ctrl-C.
+    """
     from heyrender.emulator.server import Options, run
+
+    options["quiet"] = options["quiet"] or output.quiet
 
     run(Options(**options), host, port)
 
 
 API_BASE = click.option(
-    "--api-base", envvar="HEYGEN_API_BASE", default=None, help="HeyGen API base URL."
+    "--api-base",
+    envvar="HEYGEN_API_BASE",
+    default=None,
+    metavar="URL",
+    help="HeyGen API base URL; falls back to HEYGEN_API_BASE.  [default: https://api.heygen.com]",
 )
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender plan outreach.yaml"),
+        Example(
+            "heyrender plan outreach.yaml --detailed-exitcode",
+            "In CI: exit 0 when nothing is to do, 2 when rows are pending",
+        ),
+        Example("heyrender plan outreach.yaml --out reviewed.plan", "Save it for review"),
+    ]
+)
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--all", "show_all", is_flag=True, help="List every key, not the first ten.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="List every key, changes before unchanged rows."
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -105,23 +222,41 @@ API_BASE = click.option(
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=str),
-    help="Save the plan to FILE for apply FILE to carry out exactly.",
+    metavar="FILE",
+    help="Save the plan to FILE, for apply FILE to carry out exactly.",
 )
 @reports_errors
 def plan(
     manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None
 ) -> None:
-    """Show what apply would submit, row by row, and what it costs, like terraform plan."""
+    """Show what apply would submit, row by row, and what it would cost.
+
+    Compares the rows with the lockfile, like terraform plan, without talking to HeyGen:
+    rows to create, in progress, done, outdated (naming the fields that changed),
+    orphaned, uncertain and invalid; then the estimated seconds and USD of what apply
+    would submit.
+    """
     sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, out))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender apply outreach.yaml", "Show the plan, ask, submit, follow to the end"),
+        Example("heyrender apply outreach.yaml --limit 5", "Sample five rows first"),
+        Example("heyrender apply outreach.yaml --yes --no-wait", "In CI: submit and exit"),
+        Example("heyrender apply outreach.yaml --replace-outdated", "Render edited rows again"),
+    ]
+)
 @MANIFEST
 @click.option("--yes", is_flag=True, help="Submit without asking for approval.")
 @click.option(
     "--skip-invalid", is_flag=True, help="Submit the valid rows even if some are invalid."
 )
-@click.option("--replace-outdated", is_flag=True, help="Render rows whose request changed again.")
+@click.option(
+    "--replace-outdated",
+    is_flag=True,
+    help="Render again the rows whose request changed since their video was made.",
+)
 @click.option("--replace", multiple=True, metavar="KEY", help="Render this row again (repeatable).")
 @click.option("--resubmit-uncertain", is_flag=True, help="Resubmit rows that could not be settled.")
 @click.option("--limit", type=click.IntRange(min=0), help="Submit at most N videos.")
@@ -151,68 +286,126 @@ def plan(
     help="How long a lost create may take to appear in the video list.",
 )
 @API_BASE
+@pass_output
 @reports_errors
-def apply(manifest: str, **options: Any) -> None:
-    """Submit the videos that are missing and follow them until done."""
-    sys.exit(commands.apply(manifest, **options))
+def apply(output: OutputSettings, /, manifest: str, **options: Any) -> None:
+    """Submit the missing videos and follow them until done.
+
+    Validates every row, settles any create whose answer was lost, shows the plan and asks
+    for 'yes', then submits each missing video exactly once and records every step in the
+    lockfile. Ctrl-C stops submitting and exits 130; running apply again continues.
+    """
+    sys.exit(commands.apply(manifest, output, **options))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender status outreach.yaml"),
+        Example("heyrender status outreach.yaml --refresh --json", "Poll HeyGen, one row a line"),
+    ]
+)
 @MANIFEST
 @click.option("--refresh", is_flag=True, help="Poll unfinished videos and update the lockfile.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors
 def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
-    """Show each row's video and status from the lockfile."""
+    """Show each row's video and status from the lockfile.
+
+    Reads only the lockfile, unless --refresh asks HeyGen about unfinished videos.
+    """
     sys.exit(commands.status(manifest, refresh, as_json, api_base))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender download outreach.yaml", "Into outreach-videos/ beside the manifest"),
+        Example("heyrender download outreach.yaml --out ~/Videos/spring"),
+    ]
+)
 @MANIFEST
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=str), help="Folder for the files."
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="DIR",
+    help="Folder for the files.  [default: NAME-videos beside the manifest]",
 )
 @API_BASE
+@pass_output
 @reports_errors
-def download(manifest: str, out: str | None, api_base: str | None) -> None:
-    """Save completed videos as <key>.mp4."""
-    sys.exit(commands.download(manifest, out, api_base))
+def download(output: OutputSettings, manifest: str, out: str | None, api_base: str | None) -> None:
+    """Save the completed videos as files.
+
+    Each file is named after its row's key (KEY.mp4, or a cleaned name plus a short hash
+    when the key is not a plain lowercase file name). Files already present are skipped;
+    nothing is created when no video is completed.
+    """
+    sys.exit(commands.download(manifest, out, api_base, output))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example(
+            "heyrender diff outreach.yaml --against origin/main", "What a pull request changes"
+        ),
+        Example("heyrender diff outreach.yaml --against HEAD~1 --json", "For machines"),
+    ]
+)
 @MANIFEST
 @click.option("--against", required=True, metavar="REV", help="Git revision to compare with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @reports_errors
 def diff(manifest: str, against: str, as_json: bool) -> None:
-    """Show how every row's request changed since a git revision, field by field."""
+    """Show how each row's request changed since a git revision.
+
+    Renders the campaign as it was at REV (manifest and CSV read from git, never from the
+    working tree) and as it is now: changed rows field by field with old and new values,
+    then the added and removed rows.
+    """
     sys.exit(commands.diff_since(manifest, against, as_json))
 
 
 VIDEOS = click.option(
     "--videos",
     type=click.Path(file_okay=False, path_type=str),
-    help="Folder of downloaded videos (default: download's, <name>-videos/).",
+    metavar="DIR",
+    help="Folder of downloaded videos.  [default: NAME-videos beside the manifest]",
 )
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender report outreach.yaml", "Into outreach-report/index.html"),
+        Example("heyrender report outreach.yaml --out review/", "Somewhere else"),
+    ]
+)
 @MANIFEST
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=str),
-    help="Folder for index.html (default: <name>-report/ beside the manifest).",
+    metavar="DIR",
+    help="Folder for index.html.  [default: NAME-report beside the manifest]",
 )
 @VIDEOS
 @API_BASE
 @reports_errors
 def report(manifest: str, out: str | None, videos: str | None, api_base: str | None) -> None:
-    """Write a static HTML review page: a card per row, with players for finished videos."""
+    """Write a static HTML page to review the videos, one card per row.
+
+    Each card shows the key, status, title, script and duration; completed rows show a
+    thumbnail and play inline (downloaded files, else fresh URLs when HEYGEN_API_KEY is
+    set); failed rows their failure. Filter by status, search by key or text; it opens
+    from file:// with no server.
+    """
     sys.exit(commands.report(manifest, out, videos, api_base))
 
 
-@main.command()
+@main.command(
+    examples=[
+        Example("heyrender export outreach.yaml --columns first_name,company > merge.csv"),
+        Example("heyrender export outreach.yaml --format jsonl --out merge.jsonl"),
+    ]
+)
 @MANIFEST
 @click.option(
     "--format",
@@ -224,7 +417,10 @@ def report(manifest: str, out: str | None, videos: str | None, api_base: str | N
 )
 @click.option("--columns", metavar="A,B", help="CSV columns to carry over beside the key.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=str), help="Write to FILE, not stdout."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="Write to FILE, not stdout.",
 )
 @VIDEOS
 @API_BASE
@@ -237,5 +433,10 @@ def export(
     videos: str | None,
     api_base: str | None,
 ) -> None:
-    """One line per row with its video, status and links, for mail merges."""
+    """Write one line per row for mail merges, as CSV or JSON lines.
+
+    The key and the --columns picked from the CSV, then status, video_id, video page URL,
+    thumbnail URL, duration and download path. Thumbnail and page URLs need
+    HEYGEN_API_KEY (one status call per completed video).
+    """
     sys.exit(commands.export(manifest, fmt, columns, out, videos, api_base))

@@ -139,3 +139,12 @@ class OutcomeUnknown(ApiError):
 
 class ExpiredUrl(TransientError):
     """A download URL answered 403/404: fetch the status again for a fresh one."""
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """'cannot write out/a.mp4: No space left on device', without errno or a traceback."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    paths = " and ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    return f"{paths}: {reason}"

@@ -10,7 +10,7 @@ import pytest
 
 from heyrender.campaign.rows import Desired
 from heyrender.campaign.schema import FieldProblem
-from heyrender.commands.download import file_name
+from heyrender.commands.save_videos import file_name
 from heyrender.errors import LockfileError, StateLockHeld
 from heyrender.run.plan import diff
 from heyrender.run.reconcile import poll_spacing

@@ -160,21 +160,30 @@ class HeyGenClient:
             token = page.next_token
 
     async def download(self, url: str, target: Path) -> int:
-        """Streams url into target. A 403/404 raises ExpiredUrl: fetch the status again."""
-        async with (
-            httpx.AsyncClient(timeout=self._timeout(120.0)) as plain,
-            plain.stream("GET", url) as response,
-        ):
-            if response.status_code in (403, 404):
-                raise ExpiredUrl(f"download URL answered {response.status_code}")
-            if response.status_code != 200:
-                raise wire.classify(response.status_code, None, creating=False)
-            size = 0
-            with open(target, "wb") as out:
-                async for chunk in response.aiter_bytes():
-                    out.write(chunk)
-                    size += len(chunk)
-            return size
+        """Streams url into target. A 403/404 raises ExpiredUrl: fetch the status again.
+
+        A connection that fails is a TransientError naming the file server (never the
+        signed URL, whose query is a credential)."""
+        server = file_server(url)
+        try:
+            async with (
+                httpx.AsyncClient(timeout=self._timeout(120.0)) as plain,
+                plain.stream("GET", url) as response,
+            ):
+                if response.status_code in (403, 404):
+                    raise ExpiredUrl(f"{server} answered {response.status_code} for the file")
+                if response.status_code != 200:
+                    raise wire.classify(response.status_code, None, creating=False)
+                size = 0
+                with open(target, "wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+                return size
+        except httpx.TransportError as exc:
+            raise TransientError(f"{describe(exc)} to the file server {server}") from exc
+        except httpx.InvalidURL as exc:
+            raise ApiError(f"HeyGen gave a file URL that is not usable ({server})") from exc
 
     async def _read(self, method: str, path: str, **kwargs: Any) -> Any:
         attempt = 0
@@ -220,6 +229,18 @@ class HeyGenClient:
 
     def _timeout(self, read: float) -> httpx.Timeout:
         return httpx.Timeout(read, connect=self.settings.connect_timeout)
+
+
+def file_server(url: str) -> str:
+    """scheme://host[:port] of a URL, without its path or signed query."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "an unreadable URL"
+    if not parts.scheme or not parts.host:
+        return "a URL without a host"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
 
 
 def describe(exc: httpx.TransportError) -> str:

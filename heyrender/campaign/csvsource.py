@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from heyrender.errors import CsvError
 
@@ -22,21 +24,67 @@ def first_undecodable(path: Path) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Bytes [start, end) of a CSV, starting at a record boundary on physical line `line`."""
+
+    start: int
+    end: int
+    line: int
+
+
+class SpanReader(io.RawIOBase):
+    """A file's bytes from one offset up to another, as a raw stream."""
+
+    def __init__(self, path: Path, span: Span) -> None:
+        self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._raw.seek(span.start)
+        self._left = span.end - span.start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self._left)
+        data = self._raw.read(size)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+@dataclass(frozen=True)
 class Row:
     line: int
     values: dict[str, str]
     width: int
 
 
+def open_text(path: Path, span: Span | None) -> io.TextIOBase:
+    encoding = "utf-8-sig" if span is None or span.start == 0 else "utf-8"
+    if span is None:
+        return open(path, encoding=encoding, newline="")
+    raw = io.BufferedReader(SpanReader(path, span))
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
 class CsvSource:
     """A CSV opened for one pass: the header is read at once, rows on iteration."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, span: Span | None = None) -> None:
         self.path = path
-        self._file = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
+        self._file = open_text(path, span)
         self._reader = csv.reader(self._file, strict=True)
+        self._line_offset = 0
         try:
-            self.header = self._read_header()
+            if span is None or span.start == 0:
+                self.header = self._read_header()
+            else:
+                with CsvSource(path) as whole:
+                    self.header = whole.header
+                self._line_offset = span.line - 1
         except BaseException:
             self._file.close()
             raise
@@ -66,18 +114,23 @@ class CsvSource:
                 line=line,
             ) from None
         except csv.Error as exc:
-            raise CsvError(self.path, f"malformed CSV: {exc}", line=self._reader.line_num) from None
+            raise CsvError(
+                self.path,
+                f"malformed CSV: {exc}",
+                line=self._reader.line_num + self._line_offset,
+            ) from None
 
     def __iter__(self) -> Iterator[Row]:
-        header, width = self.header, len(self.header)
-        line = self._reader.line_num + 1
+        header, width, offset = self.header, len(self.header), self._line_offset + 1
+        reader = self._reader
+        line = reader.line_num + offset
         while (fields := self._next()) is not None:
             if fields:
                 values = dict(zip(header, fields, strict=False))
                 if len(fields) < width:
                     values.update(dict.fromkeys(header[len(fields) :], ""))
                 yield Row(line, values, len(fields))
-            line = self._reader.line_num + 1
+            line = reader.line_num + offset
 
     def close(self) -> None:
         self._file.close()

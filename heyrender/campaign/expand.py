@@ -11,9 +11,10 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from heyrender.campaign import schema, templating
-from heyrender.campaign.csvsource import CsvSource, Row
+from heyrender.campaign import repeats, schema, templating
+from heyrender.campaign.csvsource import CsvSource, Row, Span
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
@@ -24,6 +25,7 @@ from heyrender.wording import first_few
 OMIT = object()
 TRUE_WORDS = {"true", "yes", "1"}
 FALSE_WORDS = {"false", "no", "0"}
+KEY_LINES_SHOWN = 10
 
 
 class CoercionError(ValueError):
@@ -31,10 +33,11 @@ class CoercionError(ValueError):
 
 
 def to_number(text: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        pass
+    if "." not in text:  # int() never takes a point: spare it the exception
+        try:
+            return int(text)
+        except ValueError:
+            pass
     try:
         number = float(text)
     except ValueError:
@@ -93,9 +96,30 @@ def request_hash(body: dict[str, Any]) -> str:
 class Field:
     """One templated string of the video section, with its type conversion."""
 
-    def __init__(self, path: tuple[str, ...], render: templating.Renderer, kind: str | None):
-        self.path, self.render, self.coerce = path, render, COERCE.get(kind or "")
+    def __init__(
+        self, path: tuple[str, ...], compiled: templating.CompiledTemplate, kind: str | None
+    ):
+        self.path, self.render, self.coerce = path, compiled.render, COERCE.get(kind or "")
+        self.source, self.simple = compiled.source, compiled.simple
         self.name = ".".join(path)
+
+
+SEPARATOR = "\x00"
+
+
+def combined_renderer(fields: list[Field]) -> templating.Renderer | None:
+    """All of a row's Jinja fields as one template, each in its own scope, NUL between them.
+
+    One render per row instead of one per field. NUL never survives in a valid field, so a
+    result with the wrong number of parts (or any failure) sends the row down the per-field path.
+    """
+    if len(fields) < 2:
+        return None
+    source = SEPARATOR.join("{% with %}" + item.source + "{% endwith %}" for item in fields)
+    try:
+        return templating.jinja_renderer(source)
+    except TemplateError:
+        return None
 
 
 class BodyTemplate:
@@ -107,7 +131,9 @@ class BodyTemplate:
         self.fields: list[Field] = []
         self.references: list[tuple[tuple[str, ...], templating.Reference]] = []
         self.tree = self._compile(manifest.video, ())
-        self.default_title = "title" not in manifest.video
+        self.simple = [item for item in self.fields if item.simple]
+        self.jinja = [item for item in self.fields if not item.simple]
+        self.combined = combined_renderer(self.jinja)
         if header is not None:
             self.check_references(header)
 
@@ -126,18 +152,21 @@ class BodyTemplate:
             line = self.manifest.line_of("video", *path)
             raise ManifestError(
                 self.manifest.path,
-                f"template syntax error: {exc}",
+                f"{exc.what}: {exc}",
                 line=line + exc.line - 1 if line else None,
                 field=".".join(("video", *path)),
             ) from None
         self.references.extend((path, ref) for ref in compiled.references)
-        found = Field(path, compiled.render, self.types.get(path))
+        found = Field(path, compiled, self.types.get(path))
         self.fields.append(found)
         return found
 
     def _literal(self, text: str, path: tuple[str, ...]) -> Any:
         if text == "":
             return OMIT
+        control = templating.control_character(text)
+        if control:
+            raise self.manifest.error(f"contains the control character {control}", "video", *path)
         coerce = COERCE.get(self.types.get(path, ""))
         if coerce is None:
             return text
@@ -162,21 +191,56 @@ class BodyTemplate:
                 continue
             raise self.manifest.error(detail, "video", *path)
 
+    def _texts_at_once(self, context: Context) -> dict[int, str] | None:
+        """Every field's text from one render, or None when the row needs the careful path."""
+        texts: dict[int, str] = {}
+        for item in self.simple:
+            text = item.render(context)
+            if templating.CONTROL.search(text):
+                return None
+            texts[id(item)] = text
+        if self.combined is None:
+            return texts if not self.jinja else None
+        try:
+            joined = self.combined(context)
+        except Exception:
+            return None
+        parts = joined.split(SEPARATOR)
+        if len(parts) != len(self.jinja) or templating.CONTROL.search(
+            joined.replace(SEPARATOR, "")
+        ):
+            return None
+        for item, text in zip(self.jinja, parts, strict=True):
+            texts[id(item)] = text
+        return texts
+
+    def _text_of(self, item: Field, context: Context) -> tuple[str | None, FieldProblem | None]:
+        try:
+            text = item.render(context)
+        except TemplateError as exc:
+            return None, FieldProblem(item.name, f"template error: {exc.message or exc}")
+        except Exception as exc:  # a template may raise anything, e.g. int("x")
+            return None, FieldProblem(item.name, f"template error: {exc}")
+        control = templating.control_character(text)
+        if control:
+            return text, FieldProblem(item.name, f"contains the control character {control}")
+        return text, None
+
     def render(self, context: Context) -> tuple[dict[str, Any], list[FieldProblem]]:
         problems: list[FieldProblem] = []
         values: dict[int, Any] = {}
+        texts = self._texts_at_once(context)
         for item in self.fields:
-            try:
-                text = item.render(context)
-            except TemplateError as exc:
-                problems.append(FieldProblem(item.name, f"template error: {exc.message or exc}"))
-                values[id(item)] = OMIT
-                continue
-            except Exception as exc:  # a template may raise anything, e.g. int("x")
-                problems.append(FieldProblem(item.name, f"template error: {exc}"))
-                values[id(item)] = OMIT
-                continue
-            if text == "":
+            if texts is not None:
+                text: str | None = texts[id(item)]
+            else:
+                text, problem = self._text_of(item, context)
+                if problem is not None:
+                    problems.append(problem)
+                    if text is None:
+                        values[id(item)] = OMIT
+                        continue
+            if not text:
                 values[id(item)] = OMIT
             elif item.coerce is None:
                 values[id(item)] = text
@@ -189,7 +253,7 @@ class BodyTemplate:
         body = fill(self.tree, values)
         if body is OMIT:
             body = {}
-        if self.default_title:
+        if "title" not in body:
             body["title"] = f"{self.manifest.name}/{context['key']}"
         return body, problems
 
@@ -217,7 +281,7 @@ def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], boo
         expression = templating.compile_expression(source)
         refs = templating.expression_references(source)
     except TemplateFault as exc:
-        raise manifest.error(f"template syntax error: {exc}", "source", "where") from None
+        raise manifest.error(f"{exc.what}: {exc}", "source", "where") from None
     for ref in refs:
         if ref.scope == "row" and ref.name not in header:
             raise manifest.error(
@@ -239,30 +303,45 @@ def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], boo
 
 @dataclass
 class Expansion:
-    """One pass over the CSV. Iterate it for rows; afterwards the counts and key faults are set."""
+    """One pass over the CSV, or over one span of it. Iterate it for rows; afterwards the counts
+    and key faults are set. `only_lines` renders just those rows (to confirm repeats)."""
 
     manifest: Manifest
+    span: Span | None = None
+    only_lines: frozenset[int] | None = None
     rows_read: int = 0
     filtered_out: int = 0
-    duplicate_keys: dict[str, list[int]] = field(default_factory=dict)
+    keys: Ledger = field(default_factory=Ledger)
+    empty_keys: int = 0
     empty_key_lines: list[int] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[ExpandedRow]:
         manifest = self.manifest
-        with CsvSource(manifest.source.csv) as source:
-            if manifest.source.key not in source.header:
-                raise manifest.error(
-                    f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
-                    f"(columns: {', '.join(source.header)})",
-                    "source",
-                    "key",
-                )
-            template = BodyTemplate(manifest, source.header)
-            keep = row_filter(manifest, source.header)
-            first_line: dict[str, int] = {}
-            for row in source:
-                self.rows_read += 1
-                yield from self._expand(row, source, template, keep, first_line)
+        with CsvSource(manifest.source.csv, self.span) as source:
+            template, keep = self.compile(source.header)
+            templating.DEADLINE.arm()
+            try:
+                for row in source:
+                    if self.only_lines is not None and row.line not in self.only_lines:
+                        continue
+                    self.rows_read += 1
+                    expanded = self._expand(row, source, template, keep)
+                    if expanded is not None:
+                        yield expanded
+            finally:
+                templating.DEADLINE.disarm()
+
+    def compile(self, header: list[str]) -> tuple[BodyTemplate, Callable[[Context], bool] | None]:
+        """The body template and the row filter, after checking the key column exists."""
+        manifest = self.manifest
+        if manifest.source.key not in header:
+            raise manifest.error(
+                f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
+                f"(columns: {', '.join(header)})",
+                "source",
+                "key",
+            )
+        return BodyTemplate(manifest, header), row_filter(manifest, header)
 
     def _expand(
         self,
@@ -270,53 +349,74 @@ class Expansion:
         source: CsvSource,
         template: BodyTemplate,
         keep: Callable[[Context], bool] | None,
-        first_line: dict[str, int],
-    ) -> Iterator[ExpandedRow]:
+    ) -> ExpandedRow | None:
         key = row.values[self.manifest.source.key].strip()
-        context = {"row": row.values, "vars": self.manifest.vars, "key": key}
+        context = templating.row_context(row.values, self.manifest.vars, key)
         if keep is not None:
             try:
                 kept = keep(context)
             except Exception as exc:
-                yield ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
-                return
+                return ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
             if not kept:
                 self.filtered_out += 1
-                return
+                return None
         if not key:
-            self.empty_key_lines.append(row.line)
-            return
-        if key in first_line:
-            self.duplicate_keys.setdefault(key, [first_line[key]]).append(row.line)
-            return
-        first_line[key] = row.line
+            self.empty_keys += 1
+            if len(self.empty_key_lines) < KEY_LINES_SHOWN:
+                self.empty_key_lines.append(row.line)
+            return None
+        self.keys.add(key, row.line)
         if row.width != len(source.header):
             problem = FieldProblem(
                 "", f"has {row.width} fields; the header has {len(source.header)}"
             )
-            yield ExpandedRow(key, row.line, None, [problem])
-            return
+            return ExpandedRow(key, row.line, None, [problem])
         body, problems = template.render(context)
-        yield ExpandedRow(key, row.line, body, problems, self.manifest.api)
+        return ExpandedRow(key, row.line, body, problems, self.manifest.api)
+
+    def absorb(self, other: Expansion) -> None:
+        """Adds the counts and keys of the span after this one."""
+        self.rows_read += other.rows_read
+        self.filtered_out += other.filtered_out
+        self.keys.extend(other.keys)
+        self.empty_keys += other.empty_keys
+        room = KEY_LINES_SHOWN - len(self.empty_key_lines)
+        self.empty_key_lines.extend(other.empty_key_lines[:room])
+
+    def duplicate_keys(self) -> list[tuple[str, list[int]]]:
+        """Each key that repeats, with its lines: hashes first, then the few suspects reread."""
+        suspects = frozenset(self.keys.suspects())
+        if not suspects:
+            return []
+        column = self.manifest.source.key
+        with CsvSource(self.manifest.source.csv) as source:
+            found = [
+                (row.values[column].strip(), row.line) for row in source if row.line in suspects
+            ]
+        return repeats.groups(found)
 
     def check_keys(self) -> None:
         """Duplicate and empty keys make the CSV unusable as a whole: one error for all of them."""
         csv_name = self.manifest.source.csv
         column = self.manifest.source.key
         parts = []
-        if self.duplicate_keys:
+        duplicates = self.duplicate_keys()
+        if duplicates:
             listed = [
-                f"{key} (lines {first_few(lines)})"
-                for key, lines in list(self.duplicate_keys.items())[:10]
+                f"{key} (lines {first_few(lines)})" for key, lines in duplicates[:KEY_LINES_SHOWN]
             ]
-            more = len(self.duplicate_keys) - len(listed)
+            more = len(duplicates) - len(listed)
             parts.append(
                 f"duplicate {column}: {'; '.join(listed)}" + (f"; and {more} more" if more else "")
             )
-        if self.empty_key_lines:
-            lines = self.empty_key_lines
-            shown = first_few(lines, 10)
-            parts.append(f"empty {column} on line{'s' if len(lines) > 1 else ''} {shown}")
+        if self.empty_keys:
+            count = self.empty_keys
+            shown = ", ".join(map(str, self.empty_key_lines)) + (
+                f" and {count - len(self.empty_key_lines):,} more"
+                if count > len(self.empty_key_lines)
+                else ""
+            )
+            parts.append(f"empty {column} on line{'s' if count > 1 else ''} {shown}")
         if parts:
             raise CsvError(
                 csv_name, f"key column {column!r} must be unique and non-empty: " + "; ".join(parts)

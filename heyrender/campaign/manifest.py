@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -169,7 +168,12 @@ def check_v2_fields(stub: Manifest, video: Any) -> None:
 
 
 def check_structure(stub: Manifest, data: dict[str, Any]) -> None:
-    validator = jsonschema.Draft202012Validator(schema.load(schema.MANIFEST_SCHEMA))
+    structure = schema.load(schema.MANIFEST_SCHEMA)
+    if schema.is_valid(structure, data):
+        return
+    import jsonschema
+
+    validator = schema.detailed_validator(structure)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return

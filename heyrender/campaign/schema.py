@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - the pure-Python validator still works, only slower
     jsonschema_rs = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    import jsonschema
 
 REQUEST_SCHEMA = "video-request.schema.json"  # the v2 body, and the manifest's vocabulary
 V3_REQUEST_SCHEMA = "video-request-v3.schema.json"  # the v3 body, as sent
@@ -138,17 +139,34 @@ def explain(error: jsonschema.ValidationError, field_prefix: str = "") -> FieldP
     return FieldProblem(dotted([p for p in (field_prefix,) if p] + path), message, involves)
 
 
+def is_valid(document_schema: dict[str, Any], document: Any) -> bool | None:
+    """The compiled validator's verdict, or None when it is not installed."""
+    if jsonschema_rs is None:
+        return None
+    return bool(jsonschema_rs.is_valid(document_schema, document))
+
+
+def detailed_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """jsonschema, loaded only when a document is invalid and its errors need words."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema)
+
+
 class RequestValidator:
     """Checks request bodies: a compiled validator for speed, jsonschema for the words."""
 
     def __init__(self, schema: dict[str, Any] | None = None) -> None:
         self.schema = schema if schema is not None else load(REQUEST_SCHEMA)
-        self._detailed = jsonschema.Draft202012Validator(self.schema)
+        self._detailed: jsonschema.Draft202012Validator | None = None
         self._fast = jsonschema_rs.validator_for(self.schema) if jsonschema_rs else None
+        self.is_valid = self._fast.is_valid if self._fast is not None else None
 
     def problems(self, body: dict[str, Any]) -> list[FieldProblem]:
-        if self._fast is not None and self._fast.is_valid(body):
+        if self.is_valid is not None and self.is_valid(body):
             return []
+        if self._detailed is None:
+            self._detailed = detailed_validator(self.schema)
         errors = sorted(self._detailed.iter_errors(body), key=lambda e: list(map(str, e.path)))
         return [explain(error) for error in errors]
 

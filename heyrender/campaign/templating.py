@@ -1,33 +1,237 @@
-"""Compiling manifest strings into renderers: Jinja in a sandbox, compiled once per field."""
+"""Compiling manifest strings into renderers: Jinja in a bounded sandbox, compiled once per field.
+
+The sandbox keeps a template to data: no object reprs in output (`{{ self }}`, `{{ lipsum }}`),
+no random output, no control characters, at most MAX_FIELD_CHARS characters per field, and no
+more than TEMPLATE_SECONDS of running time per field (see Deadline).
+"""
 
 from __future__ import annotations
 
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
+from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 CONTEXT_NAMES = frozenset({"row", "vars", "key"})
 SYNTAX = re.compile(r"\{\{|\{%|\{#")
 SIMPLE_LOOKUP = re.compile(r"^\{\{\s*(row|vars)\.([A-Za-z_]\w*)\s*\}\}$|^\{\{\s*(key)\s*\}\}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+HUGE_WIDTH = re.compile(r"\d{7,}|\*")
+
+MAX_FIELD_CHARS = 1_000_000
+MAX_OUTPUT_PIECES = 200_000
+MAX_POWER_BITS = 100_000
+TEMPLATE_SECONDS = 2.0
+UNSAFE_GLOBALS = ("lipsum",)
+UNSAFE_FILTERS = ("random",)
+SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "format", "replace", "join")
 
 Context = dict[str, Any]
 Renderer = Callable[[Context], str]
 
 
+class TemplateLimit(SecurityError):
+    """A template asked for more output, or more time, than a field may have."""
+
+
+def too_long(size: int) -> TemplateLimit:
+    return TemplateLimit(
+        f"would render {size:,} characters; a field may have at most {MAX_FIELD_CHARS:,}"
+    )
+
+
+def check_size(size: int) -> None:
+    if size > MAX_FIELD_CHARS:
+        raise too_long(size)
+
+
+def check_repeat(left: Any, right: Any) -> None:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            check_size(len(seq) * times)
+
+
+def check_power(base: Any, exponent: Any) -> None:
+    if not (isinstance(base, int) and isinstance(exponent, int)):
+        return
+    if abs(base) > 1 and exponent > 0 and abs(base).bit_length() * exponent > MAX_POWER_BITS:
+        raise TemplateLimit(f"{base} ** {exponent} is too large a number")
+
+
+def check_format(text: Any) -> None:
+    if isinstance(text, str) and HUGE_WIDTH.search(text):
+        for spec in re.findall(r"%[-#0 +]*[\d*]*(?:\.[\d*]+)?|\{[^{}]*\}", text):
+            if HUGE_WIDTH.search(spec):
+                raise TemplateLimit(f"format {spec!r} asks for too wide a field")
+
+
+def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_FIELD_CHARS:
+            raise too_long(value)
+
+
+def check_replace(text: Any, args: tuple[Any, ...]) -> None:
+    if isinstance(text, str) and len(args) >= 2 and isinstance(args[0], str):
+        old, new = args[0], args[1]
+        if isinstance(new, str):
+            count = text.count(old) if old else len(text) + 1
+            check_size(len(text) + count * (len(new) - len(old)))
+
+
+def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that can build long text, refusing arguments that would pass the field limit."""
+    offset = 1 if hasattr(function, "jinja_pass_arg") else 0
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        value, rest = args[offset], args[offset + 1 :]
+        check_arguments(rest, kwargs)
+        if name == "replace":
+            check_replace(value, rest)
+        elif name == "format":
+            check_format(value)
+        result = function(*args, **kwargs)
+        if isinstance(result, str):
+            check_size(len(result))
+        return result
+
+    if offset:
+        bounded.jinja_pass_arg = function.jinja_pass_arg  # type: ignore[attr-defined]
+    return bounded
+
+
+def bounded_join(pieces: tuple[Any, ...]) -> str:
+    """`a ~ b`: the concatenation, refused when it would pass the field limit."""
+    text = "".join(map(str, pieces))
+    check_size(len(text))
+    return text
+
+
+def data_only(value: Any) -> Any:
+    """What `{{ ... }}` may print: text, numbers and plain data, never an object's repr."""
+    if value is None or isinstance(value, str | int | float | list | tuple | dict):
+        return value
+    raise SecurityError(f"prints a Python object ({type(value).__name__}), not data")
+
+
+class BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with `~` going through bounded_join."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class Environment(ImmutableSandboxedEnvironment):
     """The sandbox, where a mapping's keys win over its methods: `row.items` is a column."""
+
+    code_generator_class = BoundedCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=data_only,
+        )
+        self.bounded_join = bounded_join
+        for name in UNSAFE_GLOBALS:
+            self.globals.pop(name, None)
+        for name in UNSAFE_FILTERS:
+            self.filters.pop(name, None)
+        for name in SIZED_FILTERS:
+            self.filters[name] = bounded_filter(name, self.filters[name])
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            check_repeat(left, right)
+        elif operator == "**":
+            check_power(left, right)
+        elif operator == "+":
+            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+                check_size(len(left) + len(right))
+        elif operator == "%":
+            check_format(left)
+        return super().call_binop(context, operator, left, right)
 
-ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_arguments(args, kwargs)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            method = getattr(__obj, "__name__", "")
+            if method == "format":
+                check_format(owner)
+            elif method == "replace":
+                check_replace(owner, args)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str):
+            check_size(len(result))
+        return result
+
+
+ENV = Environment()
+GLOBALS: Context = dict(ENV.globals)
+
+
+class Deadline:
+    """Interrupts a render that runs past TEMPLATE_SECONDS.
+
+    One interval timer per process (SIGALRM, armed while rows are expanded, in the main thread)
+    looks at when the current render started; a render costs only two attribute stores.
+    """
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.seconds = TEMPLATE_SECONDS
+        self.depth = 0
+        self._previous: Any = None
+
+    def _on_alarm(self, _signum: int, _frame: FrameType | None) -> None:
+        started = self.started
+        if started and time.monotonic() - started > self.seconds:
+            self.started = 0.0
+            raise TemplateLimit(f"took longer than {self.seconds:g} s")
+
+    def arm(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if self.depth == 0:
+            self.seconds = TEMPLATE_SECONDS
+            self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+            tick = self.seconds / 4
+            signal.setitimer(signal.ITIMER_REAL, tick, tick)
+        self.depth += 1
+
+    def disarm(self) -> None:
+        if self.depth == 0:
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+
+
+DEADLINE = Deadline()
 
 
 def is_template(text: str) -> bool:
@@ -45,8 +249,9 @@ class Reference:
 class TemplateFault(Exception):
     """A template that cannot compile; carries Jinja's line within the template."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, syntax: bool = True) -> None:
         self.line = line
+        self.what = "template syntax error" if syntax else "template error"
         super().__init__(message)
 
 
@@ -55,14 +260,32 @@ class CompiledTemplate:
     source: str
     render: Renderer
     references: frozenset[Reference]
+    simple: bool = False
 
 
-def compile_template(source: str) -> CompiledTemplate:
+def parse(source: str) -> nodes.Template:
+    """The syntax tree, refusing filters and tests the sandbox does not have."""
     try:
         tree = ENV.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateFault(exc.message or "syntax error", exc.lineno) from None
-    return CompiledTemplate(source, renderer_for(source), frozenset(references(tree)))
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = ENV.filters if isinstance(node, nodes.Filter) else ENV.tests
+        if node.name not in known:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            name = node.name
+            raise TemplateFault(f"no {kind} named {name!r}", node.lineno, syntax=False)
+    return tree
+
+
+def compile_template(source: str) -> CompiledTemplate:
+    tree = parse(source)
+    simple = SIMPLE_LOOKUP.match(source) is not None
+    try:
+        render = renderer_for(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateFault(exc.message or "syntax error", exc.lineno) from None
+    return CompiledTemplate(source, render, frozenset(references(tree)), simple)
 
 
 def renderer_for(source: str) -> Renderer:
@@ -73,20 +296,68 @@ def renderer_for(source: str) -> Renderer:
         if key:
             return lambda context: str(context["key"])
         return lambda context: str(context[scope][name])
+    return jinja_renderer(source)
+
+
+def jinja_renderer(source: str) -> Renderer:
+    """Renders with a bare Jinja context: the row context holds the globals (see row_context)."""
     template = ENV.from_string(source)
-    return template.render
+    root = template.root_render_func
+    context_class = ENV.context_class
+
+    def render(context: Context) -> str:
+        DEADLINE.started = time.monotonic()
+        try:
+            pieces = list(islice(root(context_class(ENV, context, None, {})), MAX_OUTPUT_PIECES))
+            if len(pieces) == MAX_OUTPUT_PIECES:
+                raise too_long(MAX_FIELD_CHARS + 1)
+            text = "".join(pieces)
+            if len(text) > MAX_FIELD_CHARS:
+                raise too_long(len(text))
+            return text
+        finally:
+            DEADLINE.started = 0.0
+
+    return render
+
+
+def row_context(row: dict[str, str], variables: dict[str, Any], key: str) -> Context:
+    """What every template of a row sees: row, vars, key and the sandbox's globals."""
+    context = dict(GLOBALS)
+    context["row"], context["vars"], context["key"] = row, variables, key
+    return context
+
+
+def unwrap_expression(source: str) -> str:
+    inner = source.strip()
+    if inner.startswith("{{") and inner.endswith("}}") and inner.count("{{") == 1:
+        inner = inner[2:-2]
+    return inner
 
 
 def compile_expression(source: str) -> Callable[[Context], Any]:
     """`where:` is an expression; `{{ ... }}` around it is optional."""
-    inner = source.strip()
-    if inner.startswith("{{") and inner.endswith("}}") and inner.count("{{") == 1:
-        inner = inner[2:-2]
+    inner = unwrap_expression(source)
+    parse("{{ " + inner + " }}")
     try:
         expression = ENV.compile_expression(inner, undefined_to_none=False)
     except TemplateSyntaxError as exc:
         raise TemplateFault(exc.message or "syntax error", exc.lineno) from None
-    return lambda context: expression(**context)
+    template = expression._template
+    root = template.root_render_func
+    context_class = ENV.context_class
+
+    def evaluate(context: Context) -> Any:
+        jinja_context = context_class(ENV, context, None, {})
+        DEADLINE.started = time.monotonic()
+        try:
+            for _ in root(jinja_context):
+                pass
+        finally:
+            DEADLINE.started = 0.0
+        return jinja_context.vars["result"]
+
+    return evaluate
 
 
 def expression_references(source: str) -> frozenset[Reference]:
@@ -109,3 +380,9 @@ def references(tree: nodes.Template) -> Iterator[Reference]:
             index = node.arg
             if isinstance(index, nodes.Const) and isinstance(index.value, str):
                 yield Reference(target.name, index.value)
+
+
+def control_character(text: str) -> str | None:
+    """'U+0000' for the first control character other than tab and newlines, if any."""
+    found = CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from heyrender.campaign import repeats
 from heyrender.campaign.expand import ExpandedRow, Expansion
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.rules import rules_for
 from heyrender.campaign.schema import FieldProblem, RequestValidator
+from heyrender.errors import CsvError
 from heyrender.wording import counted
+
+TITLES_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,12 @@ def checked_rows(
         if row.body is None:
             yield row
             continue
-        failed = {p.field for p in row.problems}
-        schema_problems = [
-            p
-            for p in validator.problems(row.body)
-            if p.field not in failed and not p.involves & failed
-        ]
+        schema_problems = validator.problems(row.body)
+        if schema_problems and row.problems:
+            failed = {p.field for p in row.problems}
+            schema_problems = [
+                p for p in schema_problems if p.field not in failed and not p.involves & failed
+            ]
         if schema_problems:
             row = replace(row, problems=row.problems + schema_problems)
         yield row
@@ -55,8 +59,7 @@ class ValidationResult:
     invalid: int = 0
     filtered_out: int = 0
     problems: list[RowProblem] = field(default_factory=list)
-    title_repeats: Counter[str] = field(default_factory=Counter)
-    _titles: Counter[str] = field(default_factory=Counter, repr=False)
+    titles: Ledger = field(default_factory=Ledger, repr=False)
 
     def count(self, row: ExpandedRow) -> None:
         """Tallies one checked row."""
@@ -67,13 +70,45 @@ class ValidationResult:
         else:
             self.valid += 1
         if row.body is not None and "title" in row.body:
-            self._titles[row.body["title"]] += 1
+            self.titles.add(str(row.body["title"]), row.line)
+
+    def absorb(self, other: ValidationResult) -> None:
+        """Adds the tally of the span after this one."""
+        self.valid += other.valid
+        self.invalid += other.invalid
+        self.problems.extend(other.problems)
+        self.titles.extend(other.titles)
 
     def close(self, expansion: Expansion) -> None:
-        """After the pass: key faults raise; counts that need the whole CSV are set."""
+        """After the pass: key faults and repeated titles raise; the whole-CSV counts are set."""
         expansion.check_keys()
         self.filtered_out = expansion.filtered_out
-        self.title_repeats = Counter({t: n for t, n in self._titles.items() if n > 1})
+        self.check_titles()
+
+    def check_titles(self) -> None:
+        """Apply finds a lost create's video by its title, so each row's title must be its own."""
+        suspects = frozenset(self.titles.suspects())
+        if not suspects:
+            return
+        found: list[tuple[str, int]] = []
+        keys: dict[int, str] = {}
+        for row in Expansion(self.manifest, only_lines=suspects):
+            if row.body is not None and "title" in row.body:
+                found.append((str(row.body["title"]), row.line))
+                keys[row.line] = row.key
+        repeated = repeats.groups(found)
+        if not repeated:
+            return
+        shown = [
+            f"{title!r} (rows {', '.join(f'{keys[n]} line {n}' for n in lines)})"
+            for title, lines in repeated[:TITLES_SHOWN]
+        ]
+        more = len(repeated) - len(shown)
+        raise CsvError(
+            self.manifest.source.csv,
+            "rendered titles must be unique, since apply finds a video whose answer was lost by "
+            f"its title: {'; '.join(shown)}" + (f"; and {more} more" if more else ""),
+        )
 
     @property
     def ok(self) -> bool:
@@ -86,17 +121,29 @@ class ValidationResult:
         return text
 
     def warnings(self) -> list[str]:
-        repeated = [title for title, count in self.title_repeats.items() if count > 1]
-        if not repeated:
-            return []
-        shown = ", ".join(repr(t) for t in repeated[:5])
-        return [
-            f"{len(repeated)} title(s) repeat across rows ({shown}); apply matches a row to its "
-            "video by title after a lost answer, so give each row a unique title"
-        ]
+        return []
 
 
-def validate(manifest: Manifest, validator: RequestValidator | None = None) -> ValidationResult:
+def validate_span(manifest: Manifest, expansion: Expansion) -> ValidationResult:
+    """One pass over the rows of `expansion`, tallied; the whole-CSV checks are left to close()."""
+    result = ValidationResult(manifest)
+    for row in checked_rows(expansion):
+        result.count(row)
+    return result
+
+
+def validate(
+    manifest: Manifest, validator: RequestValidator | None = None, workers: int | None = None
+) -> ValidationResult:
+    """Every row checked. Large CSVs are split across `workers` processes (default: all cores)."""
+    if validator is None and workers != 1:
+        from heyrender.campaign import parallel
+
+        split = parallel.validate(manifest, workers)
+        if split is not None:
+            result, expansion = split
+            result.close(expansion)
+            return result
     result = ValidationResult(manifest)
     expansion = Expansion(manifest)
     for row in checked_rows(expansion, validator):

@@ -5,36 +5,31 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from heyrender.api.client import Settings
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign.expand import Expansion
-from heyrender.campaign.rows import Campaign
-from heyrender.campaign.validate import RowProblem, checked_rows
-from heyrender.campaign.validate import validate as validate_manifest
-from heyrender.commands import output
-from heyrender.commands.delivery import ExportFormat, ExportOptions
-from heyrender.commands.delivery import export as write_export
-from heyrender.commands.diff import diff as diff_campaign
-from heyrender.commands.download import download as download_videos
-from heyrender.commands.media import settings_if_key, videos_folder
-from heyrender.commands.report import ReportOptions
-from heyrender.commands.report import report as write_report
-from heyrender.commands.status import status as show_status
 from heyrender.errors import HeyrenderError
-from heyrender.run import changes, saved_plan
-from heyrender.run.apply import ApplyOptions
-from heyrender.run.apply import apply as apply_manifest
-from heyrender.run.plan import diff
-from heyrender.run.reconcile import RunOptions
-from heyrender.state.store import State
+
+if TYPE_CHECKING:
+    from heyrender.campaign.manifest import Manifest
+    from heyrender.terminal import OutputSettings
+
+# Each command imports what only it needs (the HTTP client, rich, the state store) when it
+# runs, so `heyrender --help` and `heyrender validate` start quickly.
+
+
+def load_manifest(path: str) -> Manifest:
+    from heyrender.campaign import manifest
+
+    return manifest.load(path)
 
 
 def validate(path: str, as_json: bool) -> int:
-    result = validate_manifest(manifests.load(path))
+    from heyrender.campaign.validate import validate as validate_manifest
+    from heyrender.commands import output
+
+    result = validate_manifest(load_manifest(path))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -44,7 +39,11 @@ def validate(path: str, as_json: bool) -> int:
 
 
 def render(path: str, row_key: str | None, fmt: str) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.expand import Expansion
+    from heyrender.campaign.validate import RowProblem, checked_rows
+    from heyrender.commands import output
+
+    manifest = load_manifest(path)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
@@ -82,7 +81,13 @@ def warn(line: str) -> None:
 def plan(
     path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None = None
 ) -> int:
-    manifest = manifests.load(path)
+    from heyrender.campaign.rows import Campaign
+    from heyrender.commands import output
+    from heyrender.run import changes, saved_plan
+    from heyrender.run.plan import diff
+    from heyrender.state.store import State
+
+    manifest = load_manifest(path)
     campaign = Campaign.expand(manifest)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     result = diff(campaign.rows, state.entries)
@@ -112,8 +117,13 @@ def plan(
     return 0
 
 
-def apply(path: str, **options: Any) -> int:
-    manifest = manifests.load(path)
+def apply(path: str, output: OutputSettings, **options: Any) -> int:
+    from heyrender.api.client import Settings
+    from heyrender.run.apply import ApplyOptions
+    from heyrender.run.apply import apply as apply_manifest
+    from heyrender.run.reconcile import RunOptions
+
+    manifest = load_manifest(path)
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
         concurrency=options.pop("concurrency"),
@@ -122,26 +132,39 @@ def apply(path: str, **options: Any) -> int:
         timeout=options.pop("timeout"),
         settle_grace=options.pop("settle_grace"),
     )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo)
+    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
 def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+    from heyrender.api.client import Settings
+    from heyrender.commands.show_status import status as show_status
+
+    manifest = load_manifest(path)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None) -> int:
-    manifest = manifests.load(path)
-    return download_videos(manifest, Settings.from_env(api_base), Path(out) if out else None, echo)
+def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
+    from heyrender.api.client import Settings
+    from heyrender.commands.save_videos import download as download_videos
+
+    manifest = load_manifest(path)
+    settings = Settings.from_env(api_base)
+    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
 
 
 def diff_since(path: str, against: str, as_json: bool) -> int:
-    return diff_campaign(manifests.load(path), against, as_json, echo)
+    from heyrender.commands.diff import diff
+
+    return diff(load_manifest(path), against, as_json, echo)
 
 
 def report(path: str, out: str | None, videos: str | None, api_base: str | None) -> int:
-    manifest = manifests.load(path)
+    from heyrender.commands.gallery import ReportOptions
+    from heyrender.commands.gallery import report as write_report
+    from heyrender.commands.media import settings_if_key, videos_folder
+
+    manifest = load_manifest(path)
     folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
     options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
     return write_report(manifest, options, echo)
@@ -155,7 +178,11 @@ def export(
     videos: str | None,
     api_base: str | None,
 ) -> int:
-    manifest = manifests.load(path)
+    from heyrender.commands.delivery import ExportFormat, ExportOptions
+    from heyrender.commands.delivery import export as write_export
+    from heyrender.commands.media import settings_if_key, videos_folder
+
+    manifest = load_manifest(path)
     picked = tuple(name.strip() for name in (columns or "").split(",") if name.strip())
     options = ExportOptions(
         ExportFormat(fmt), picked, videos_folder(manifest, videos), settings_if_key(api_base)

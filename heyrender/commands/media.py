@@ -15,7 +15,8 @@ from pathlib import Path
 from heyrender.api.client import KEY_ENV, HeyGenClient, Settings
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
-from heyrender.commands.download import file_name
+from heyrender.commands.filenames import file_name
+from heyrender.commands.save_videos import default_folder
 from heyrender.errors import ApiError, AuthError
 from heyrender.state.lockfile import COMPLETED, Entry
 
@@ -31,7 +32,7 @@ def settings_if_key(api_base: str | None) -> Settings | None:
 
 def videos_folder(manifest: Manifest, given: str | None) -> Path:
     """Where `heyrender download` puts the files by default, or the folder given."""
-    return Path(given) if given else manifest.path.parent / f"{manifest.name}-videos"
+    return Path(given) if given else default_folder(manifest)
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-from heyrender.campaign.cost import Estimate
-from heyrender.campaign.expand import ExpandedRow
-from heyrender.campaign.validate import ValidationResult
 from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
 from heyrender.wording import counted
+
+if TYPE_CHECKING:
+    from heyrender.campaign.cost import Estimate
+    from heyrender.campaign.expand import ExpandedRow
+    from heyrender.campaign.validate import ValidationResult
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+
+from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
 
 SUMMARY_EVERY = 10.0
 
@@ -25,22 +26,28 @@ def eta_text(seconds: float | None) -> str:
 
 
 class Progress:
-    """Counts per status, throughput and ETA, fed by the reconciler's events."""
+    """Counts per status, throughput and ETA, fed by the reconciler's events.
+    Under --quiet it shows nothing; the caller still prints the final summary."""
 
     def __init__(
-        self, counts: Callable[[], Counter[str]], total: int, stream: TextIO | None = None
+        self,
+        counts: Callable[[], Counter[str]],
+        total: int,
+        stream: TextIO | None = None,
+        output: OutputSettings = DEFAULT_OUTPUT,
     ) -> None:
         self.counts = counts
         self.total = total
         self.stream = stream or sys.stdout
-        self.console = Console(file=self.stream)
+        self.quiet = output.quiet
+        self.console = output.console(self.stream)
         self.live: Live | None = None
         self.started = time.monotonic()
         self.finished_here = 0
         self._last_summary = 0.0
 
     def __enter__(self) -> Progress:
-        if self.console.is_terminal:
+        if self.console.is_terminal and not self.quiet:
             self.live = Live(
                 self.panel(), console=self.console, refresh_per_second=4, transient=False
             )
@@ -58,6 +65,8 @@ class Progress:
             self.finished_here += 1
         if self.live is not None:
             self.live.update(self.panel())
+            return
+        if self.quiet:
             return
         stamp = datetime.now().strftime("%H:%M:%S")
         print(f"{stamp} {key}: {what}", file=self.stream, flush=True)

@@ -15,7 +15,7 @@ import click
 from heyrender.api.client import HeyGenClient, Settings
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rows import Campaign
-from heyrender.commands import output
+from heyrender.commands.output import plan_text
 from heyrender.commands.progress import Progress
 from heyrender.errors import HeyrenderError
 from heyrender.run.plan import Plan, diff
@@ -24,6 +24,7 @@ from heyrender.run.settle import settle
 from heyrender.state.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
+from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
 from heyrender.versions import ApiVersion
 
 EXIT_OK, EXIT_FAILED, EXIT_IN_PROGRESS, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -96,9 +97,10 @@ def run_reconciler(
     options: RunOptions,
     submissions: Iterator[Submission],
     total: int,
+    output: OutputSettings,
 ) -> RunReport:
     async def main() -> RunReport:
-        progress = Progress(lambda: reconciler.counts(), total)
+        progress = Progress(lambda: reconciler.counts(), total, output=output)
         async with HeyGenClient(settings) as client:
             reconciler = Reconciler(state, client, options, progress)
             loop = asyncio.get_running_loop()
@@ -130,8 +132,14 @@ def run_reconciler(
 
 
 def apply(
-    manifest: Manifest, settings: Settings, options: ApplyOptions, echo: Callable[[str], None]
+    manifest: Manifest,
+    settings: Settings,
+    options: ApplyOptions,
+    echo: Callable[[str], None],
+    output: OutputSettings = DEFAULT_OUTPUT,
 ) -> int:
+    """echo prints every line; output.quiet drops the plan and progress, never problems,
+    warnings or the final summary."""
     campaign = Campaign.expand(manifest)
     validation = campaign.validation
     assert validation is not None
@@ -148,10 +156,12 @@ def apply(
     lock = StateLock(manifest.lockfile_path, manifest.path.name)
     with lock:
         if lock.taken_over:
-            echo(f"Took over the state lock left by {lock.taken_over}, which is no longer running.")
+            output.info(echo)(
+                f"Took over the state lock left by {lock.taken_over}, which is no longer running."
+            )
         state = State.load(manifest.lockfile_path, manifest.path.name)
         try:
-            return reconcile(manifest, campaign, state, settings, options, echo)
+            return reconcile(manifest, campaign, state, settings, options, echo, output)
         finally:
             state.checkpoint()
 
@@ -163,26 +173,29 @@ def reconcile(
     settings: Settings,
     options: ApplyOptions,
     echo: Callable[[str], None],
+    output: OutputSettings,
 ) -> int:
+    info = output.info(echo)
     settled = asyncio.run(settle_unsettled(state, settings, options.run.settle_grace))
     if settled:
-        echo(
+        info(
             f"Settled {settled} create(s) whose answers were lost, by listing the account's videos."
         )
     plan = diff(campaign.rows, state.entries)
-    for line in output.plan_text(plan, f"Plan for {manifest.name}"):
-        echo(line)
+    for line in plan_text(plan, f"Plan for {manifest.name}"):
+        info(line)
     keys = selected(plan, options)
     following = [e for e in state.entries.values() if e.in_progress]
     if not keys and not following:
-        echo("Nothing to submit.")
+        info("Nothing to submit.")
         return finish(plan, state, campaign, None, options.run, echo)
     if keys and not options.yes:
         approve(len(keys), echo)
     # the client speaks v2 until the v3 adapter lands; then pass the provider's API here
     submissions = (Submission(row, body) for row, body in campaign.bodies(keys, ApiVersion.V2))
-    echo(f"Submitting {len(keys):,} videos, following {len(following):,} already rendering.")
-    report = run_reconciler(state, settings, options.run, submissions, len(keys) + len(following))
+    info(f"Submitting {len(keys):,} videos, following {len(following):,} already rendering.")
+    total = len(keys) + len(following)
+    report = run_reconciler(state, settings, options.run, submissions, total, output)
     return finish(diff(campaign.rows, state.entries), state, campaign, report, options.run, echo)
 
 

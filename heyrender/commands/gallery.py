@@ -23,8 +23,8 @@ from heyrender.campaign.cost import duration
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.validate import checked_rows
+from heyrender.commands.gallery_page import PAGE
 from heyrender.commands.media import Fresh, fresh_statuses, local_files
-from heyrender.commands.report_page import PAGE
 from heyrender.state.files import write_atomically
 from heyrender.state.lockfile import COMPLETED, FAILED, Entry
 from heyrender.state.store import State
