@@ -229,7 +229,7 @@ API_BASE = click.option(
 def plan(
     manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None
 ) -> None:
-    """Show what apply would submit, row by row, and what it would cost.
+    """Show what apply would submit and what it would cost.
 
     Compares the rows with the lockfile, like terraform plan, without talking to HeyGen:
     rows to create, in progress, done, outdated (naming the fields that changed),

@@ -101,3 +101,14 @@ def test_a_file_that_is_not_a_plan_is_a_clear_error(tmp_path) -> None:
     bad.write_text('{"heyrender_plan": 9}')
     with pytest.raises(InputError, match="saved plan format 9 is not one this heyrender reads"):
         saved_plan.load(bad)
+
+
+def test_plan_out_never_overwrites_its_own_inputs(campaign, cli) -> None:
+    path = campaign()
+    before = path.read_text()
+    for target in (path, path.parent / "people.csv", path.with_suffix(".lock")):
+        result = cli("plan", path, "--out", target)
+        assert result.exit_code == 1
+        assert "that is one of the plan's own inputs; choose another file" in result.stderr
+    assert path.read_text() == before
+    assert not path.with_suffix(".lock").exists()

@@ -155,6 +155,9 @@ def save(
     entries: Mapping[str, Entry],
     estimate: Estimate,
 ) -> None:
+    inputs = (manifest.path, manifest.source.csv, manifest.lockfile_path)
+    if path.resolve() in {p.resolve() for p in (*inputs, journal_path(manifest.lockfile_path))}:
+        raise InputError(f"--out {path}: that is one of the plan's own inputs; choose another file")
     try:
         write_atomically(path, [render(manifest, plan, rows, entries, estimate, path)])
     except OSError as exc:
