@@ -199,3 +199,16 @@ def test_a_hand_broken_fields_map_is_a_clear_error(campaign, cli) -> None:
     assert result.stderr.startswith(
         "Error: m.lock line 2: row 'dana@acme.io': fields value: expected a string, found a number 3\n"
     )
+
+
+def test_a_broken_old_csv_names_the_revision(tmp_path, cli) -> None:
+    from tests.conftest import BASE_MANIFEST
+
+    path = repository(tmp_path, BASE_MANIFEST, BEFORE + "dana@acme.io,Again,a1\n")
+    (path.parent / "people.csv").write_text(BEFORE)
+    result = cli("diff", path, "--against", "HEAD")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: as of HEAD, people.csv: key column 'email' must be unique and non-empty: "
+        "duplicate email: dana@acme.io (lines 2, 5)"
+    )

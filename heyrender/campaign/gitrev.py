@@ -50,7 +50,10 @@ def manifest_at(path: Path, rev: str, scratch: Path) -> Manifest:
     old = scratch / inside
     old.parent.mkdir(parents=True, exist_ok=True)
     old.write_bytes(show(root, rev, inside, "the manifest"))
-    data, _ = manifests.parse(old)
+    try:
+        data, _ = manifests.parse(old)
+    except InputError as exc:
+        raise InputError(f"as of {rev}, {exc.message}", exc.hint) from None
     source = data.get("source") if isinstance(data, dict) else None
     csv = source.get("csv") if isinstance(source, dict) else None
     if isinstance(csv, str) and csv:
@@ -63,7 +66,10 @@ def manifest_at(path: Path, rev: str, scratch: Path) -> Manifest:
         target = scratch / csv_inside
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(show(root, rev, csv_inside, "the CSV"))
-    return manifests.load(old)
+    try:
+        return manifests.load(old)
+    except InputError as exc:
+        raise InputError(f"as of {rev}, {exc.message}", exc.hint) from None
 
 
 def normalized(path: PurePosixPath) -> PurePosixPath | None:

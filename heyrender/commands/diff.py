@@ -12,6 +12,7 @@ from heyrender.campaign.expand import Expansion
 from heyrender.campaign.fields import CampaignDiff, compare
 from heyrender.campaign.gitrev import manifest_at
 from heyrender.campaign.manifest import Manifest
+from heyrender.errors import InputError
 
 
 def bodies(manifest: Manifest) -> dict[str, dict[str, Any]]:
@@ -72,7 +73,11 @@ def diff_json(result: CampaignDiff, against: str) -> str:
 
 def diff(manifest: Manifest, against: str, as_json: bool, echo: Callable[[str], None]) -> int:
     with tempfile.TemporaryDirectory(prefix="heyrender-diff-") as scratch:
-        then = bodies(manifest_at(manifest.path, against, Path(scratch)))
+        old = manifest_at(manifest.path, against, Path(scratch))
+        try:
+            then = bodies(old)
+        except InputError as exc:
+            raise InputError(f"as of {against}, {exc.message}", exc.hint) from None
     result = compare(then, bodies(manifest))
     if as_json:
         echo(diff_json(result, against))
