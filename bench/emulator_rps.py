@@ -1,5 +1,8 @@
 """Emulator throughput: requests per second at 200 concurrent connections.
 
+Also the emulator's load check (moved here from tests/ to keep `make test` fast): it exits
+non-zero unless every request answered 200.
+
 Starts the emulator in its own process, creates a video, then keeps 200
 connections busy with status polls for a fixed time, from this process. The
 load comes from aiohttp's client, which is light enough to find the server's
@@ -75,6 +78,8 @@ def main() -> None:
     print(f"client:      {args.client}, {args.connections} concurrent connections")
     print(f"requests:    {done:,} in {took:.1f} s, {done - statuses[200]} not 200")
     print(f"throughput:  {done / took:,.0f} requests/s")
+    if done == 0 or statuses[200] != done:
+        raise SystemExit("some requests did not answer 200")
 
 
 if __name__ == "__main__":

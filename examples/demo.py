@@ -1,5 +1,8 @@
 """`make demo`: validate, plan, apply and status on an example campaign, end to end.
 
+    python examples/demo.py                  # spring-outreach.yaml (avatars, a script)
+    python examples/demo.py headshots.yaml   # local photos, uploaded once by content
+
 Without HEYGEN_API_KEY it starts the bundled emulator on a free port and points
 heyrender at it, so nothing is spent. With a key it talks to HeyGen itself and
 apply asks before submitting anything.
@@ -27,6 +30,9 @@ def run(*args: str, env: dict[str, str]) -> None:
 
 
 def main() -> None:
+    name = sys.argv[1] if len(sys.argv) > 1 else "spring-outreach.yaml"
+    if not (EXAMPLE / name).is_file():
+        raise SystemExit(f"demo: no example manifest {name} in {EXAMPLE}")
     real = bool(os.environ.get("HEYGEN_API_KEY"))
     emulator = None
     if real:
@@ -38,9 +44,8 @@ def main() -> None:
         print(f"No HEYGEN_API_KEY: using the bundled emulator at {emulator.url}")
     try:
         with tempfile.TemporaryDirectory(prefix="heyrender-demo-") as folder:
-            for name in ("spring-outreach.yaml", "people.csv"):
-                shutil.copy(EXAMPLE / name, folder)
-            manifest = str(Path(folder) / "spring-outreach.yaml")
+            shutil.copytree(EXAMPLE, folder, dirs_exist_ok=True)
+            manifest = str(Path(folder) / name)
             run("validate", manifest, env=env)
             run("plan", manifest, env=env)
             apply = ["apply", manifest, "--poll-interval", "0.5"]
@@ -48,6 +53,10 @@ def main() -> None:
             run("status", manifest, env=env)
             print(f"\n$ cat {Path(manifest).with_suffix('.lock').name}")
             print(Path(manifest).with_suffix(".lock").read_text(), end="")
+            assets = Path(folder) / "heyrender-assets.jsonl"
+            if assets.exists():
+                print(f"\n$ cat {assets.name}")
+                print(assets.read_text(), end="")
     finally:
         if emulator is not None:
             emulator.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -13,11 +14,11 @@ import click
 
 from heyrender import __version__, commands
 from heyrender.cligroup import Example, Group
+from heyrender.emulator.faults import CREATE_FAULTS
 from heyrender.errors import HeyrenderError, os_error_sentence
 from heyrender.terminal import OutputSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
-MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
 EXIT_INTERRUPTED = 130
 pass_output = click.make_pass_decorator(OutputSettings, ensure=True)
 OS_ERROR_HINTS = {
@@ -48,6 +49,19 @@ def quiet_broken_pipe() -> NoReturn:
     except (OSError, ValueError):
         pass
     sys.exit(1)
+
+
+OUTSIDE_CAMPAIGN = click.option(
+    "--allow-outside-campaign",
+    is_flag=True,
+    help="Let the manifest name files outside its campaign (its git repository or folder).",
+)
+
+
+def MANIFEST(command: F) -> F:
+    """The manifest argument, and the one flag that widens which files it may name."""
+    argument = click.argument("manifest", type=click.Path(dir_okay=False, path_type=str))
+    return argument(OUTSIDE_CAMPAIGN(command))
 
 
 def reports_errors(command: F) -> F:
@@ -117,14 +131,14 @@ def main(ctx: click.Context, quiet: bool, no_color: bool) -> None:
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
-def validate(manifest: str, as_json: bool) -> None:
+def validate(manifest: str, as_json: bool, allow_outside_campaign: bool) -> None:
     """Check every row's request; nothing is sent.
 
     Expands every row of the CSV through the manifest's templates and checks each request
     against HeyGen's rules. Problems go to stderr, one line per row and field, then a
     summary; the exit code is 1 if any row is invalid.
     """
-    sys.exit(commands.validate(manifest, as_json))
+    sys.exit(commands.validate(manifest, as_json, allow_outside_campaign))
 
 
 @main.command(
@@ -144,13 +158,27 @@ def validate(manifest: str, as_json: bool) -> None:
     help="yaml documents, or JSON (one body per line; indented with --row).",
 )
 @reports_errors
-def render(manifest: str, row_key: str | None, fmt: str) -> None:
+def render(manifest: str, row_key: str | None, fmt: str, allow_outside_campaign: bool) -> None:
     """Print the request bodies exactly as they would be sent.
 
     Like helm template or dbt compile: nothing is sent. Invalid rows are reported on
     stderr, get no body, and make the exit code 1.
     """
-    sys.exit(commands.render(manifest, row_key, fmt))
+    sys.exit(commands.render(manifest, row_key, fmt, allow_outside_campaign))
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def finite(low: float, high: float | None = None, *, above: bool = False) -> Finite:
+    return Finite(min=low, max=high, min_open=above)
 
 
 @main.command(
@@ -161,33 +189,118 @@ def render(manifest: str, row_key: str | None, fmt: str) -> None:
     ]
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
-@click.option("--render-seconds", default=3.0, show_default=True, help="How long a render takes.")
-@click.option("--fail-rate", default=0.0, show_default=True, help="Share of videos that fail.")
-@click.option("--max-concurrent", default=3, show_default=True, help="Unfinished videos allowed.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--render-seconds",
+    type=finite(0),
+    default=3.0,
+    show_default=True,
+    help="How long a render takes.",
+)
+@click.option(
+    "--fail-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of videos that fail.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Unfinished videos allowed.",
+)
 @click.option("--api-key", default=None, help="Accept only this key (default: any non-empty key).")
 @click.option(
-    "--url-ttl", default=7 * 24 * 3600.0, show_default=True, help="Seconds a file URL lives."
+    "--url-ttl",
+    type=finite(0, above=True),
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a file URL lives.",
 )
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--slow-seconds", default=120.0, show_default=True, help="Delay of a 'slow' fault.")
-@click.option("--credits", type=int, default=None, help="Videos the account can pay for.")
-@click.option("--retry-after", default=1.0, show_default=True, help="Retry-After sent with a 429.")
+@click.option(
+    "--fault-rate",
+    type=finite(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests that fail.",
+)
+@click.option(
+    "--fault-kinds",
+    type=click.Choice(CREATE_FAULTS),
+    multiple=True,
+    help="Inject only these kinds of fault (repeatable; default: all).",
+)
+@click.option(
+    "--slow-seconds",
+    type=finite(0),
+    default=120.0,
+    show_default=True,
+    help="Delay of a 'slow' fault.",
+)
+@click.option(
+    "--credits", type=click.IntRange(min=0), default=None, help="Videos the account can pay for."
+)
+@click.option(
+    "--balance-usd",
+    type=finite(0),
+    default=1_000_000.0,
+    show_default=True,
+    help="The wallet's USD balance; each rendered second draws it down.",
+)
+@click.option(
+    "--billing-type",
+    type=click.Choice(["wallet", "subscription", "usage_based"]),
+    default="wallet",
+    show_default=True,
+    help="The account shape GET /v3/users/me answers with.",
+)
+@click.option(
+    "--idempotency-ttl",
+    type=finite(0, above=True),
+    default=24 * 3600.0,
+    show_default=True,
+    help="Seconds an Idempotency-Key replays its first answer.",
+)
+@click.option(
+    "--retry-after",
+    type=finite(0),
+    default=1.0,
+    show_default=True,
+    help="Retry-After sent with a 429.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for failures and faults.")
 @click.option("--quiet", is_flag=True, help="No line per request (also: heyrender --quiet).")
 @pass_output
 @reports_errors
-def emulator(output: OutputSettings, /, host: str, port: int, **options: Any) -> None:
-    """Run a HeyGen-compatible API server on loopback.
+def emulator(
+    output: OutputSettings,
+    /,
+    host: str,
+    port: int,
+    billing_type: str,
+    fault_kinds: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Run a HeyGen-compatible API server (v3 and v2) on loopback.
 
-    It checks bodies with the same schema as validate, renders videos in a few seconds and
-    serves real MP4 files from expiring URLs. It runs until Ctrl-C.
+    It checks bodies with the same schemas as validate, honours Idempotency-Key, keeps a
+    wallet, accepts asset uploads, renders videos in a few seconds and serves real MP4 files
+    from expiring URLs. It runs until Ctrl-C.
     """
+    from heyrender.emulator.billing import BillingType
     from heyrender.emulator.server import Options, run
 
     options["quiet"] = options["quiet"] or output.quiet
-
-    run(Options(**options), host, port)
+    kinds = fault_kinds or CREATE_FAULTS
+    run(Options(billing_type=BillingType(billing_type), fault_kinds=kinds, **options), host, port)
 
 
 API_BASE = click.option(
@@ -227,7 +340,12 @@ API_BASE = click.option(
 )
 @reports_errors
 def plan(
-    manifest: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None
+    manifest: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    out: str | None,
+    allow_outside_campaign: bool,
 ) -> None:
     """Show what apply would submit and what it would cost.
 
@@ -236,7 +354,11 @@ def plan(
     orphaned, uncertain and invalid; then the estimated seconds and USD of what apply
     would submit.
     """
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, out))
+    sys.exit(
+        commands.plan(
+            manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign, out=out
+        )
+    )
 
 
 @main.command(
@@ -309,12 +431,14 @@ def apply(output: OutputSettings, /, manifest: str, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors
-def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) -> None:
+def status(
+    manifest: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside_campaign: bool
+) -> None:
     """Show each row's video and status from the lockfile.
 
     Reads only the lockfile, unless --refresh asks HeyGen about unfinished videos.
     """
-    sys.exit(commands.status(manifest, refresh, as_json, api_base))
+    sys.exit(commands.status(manifest, refresh, as_json, api_base, allow_outside_campaign))
 
 
 @main.command(
@@ -333,14 +457,20 @@ def status(manifest: str, refresh: bool, as_json: bool, api_base: str | None) ->
 @API_BASE
 @pass_output
 @reports_errors
-def download(output: OutputSettings, manifest: str, out: str | None, api_base: str | None) -> None:
+def download(
+    output: OutputSettings,
+    manifest: str,
+    out: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
     """Save the completed videos as files.
 
     Each file is named after its row's key (KEY.mp4, or a cleaned name plus a short hash
     when the key is not a plain lowercase file name). Files already present are skipped;
     nothing is created when no video is completed.
     """
-    sys.exit(commands.download(manifest, out, api_base, output))
+    sys.exit(commands.download(manifest, out, api_base, output, allow_outside_campaign))
 
 
 @main.command(
@@ -355,14 +485,14 @@ def download(output: OutputSettings, manifest: str, out: str | None, api_base: s
 @click.option("--against", required=True, metavar="REV", help="Git revision to compare with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @reports_errors
-def diff(manifest: str, against: str, as_json: bool) -> None:
+def diff(manifest: str, against: str, as_json: bool, allow_outside_campaign: bool) -> None:
     """Show how each row's request changed since a git revision.
 
     Renders the campaign as it was at REV (manifest and CSV read from git, never from the
     working tree) and as it is now: changed rows field by field with old and new values,
     then the added and removed rows.
     """
-    sys.exit(commands.diff_since(manifest, against, as_json))
+    sys.exit(commands.diff_since(manifest, against, as_json, allow_outside_campaign))
 
 
 VIDEOS = click.option(
@@ -389,7 +519,13 @@ VIDEOS = click.option(
 @VIDEOS
 @API_BASE
 @reports_errors
-def report(manifest: str, out: str | None, videos: str | None, api_base: str | None) -> None:
+def report(
+    manifest: str,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
     """Write a static HTML page to review the videos, one card per row.
 
     Each card shows the key, status, title, script and duration; completed rows show a
@@ -397,7 +533,7 @@ def report(manifest: str, out: str | None, videos: str | None, api_base: str | N
     set); failed rows their failure. Filter by status, search by key or text; it opens
     from file:// with no server.
     """
-    sys.exit(commands.report(manifest, out, videos, api_base))
+    sys.exit(commands.report(manifest, out, videos, api_base, allow_outside_campaign))
 
 
 @main.command(
@@ -432,6 +568,7 @@ def export(
     out: str | None,
     videos: str | None,
     api_base: str | None,
+    allow_outside_campaign: bool,
 ) -> None:
     """Write one line per row for mail merges, as CSV or JSON lines.
 
@@ -439,4 +576,4 @@ def export(
     thumbnail URL, duration and download path. Thumbnail and page URLs need
     HEYGEN_API_KEY (one status call per completed video).
     """
-    sys.exit(commands.export(manifest, fmt, columns, out, videos, api_base))
+    sys.exit(commands.export(manifest, fmt, columns, out, videos, api_base, allow_outside_campaign))

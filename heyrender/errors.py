@@ -22,6 +22,7 @@ This module does not import click; the CLI converts these in one place.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -31,6 +32,16 @@ def where(path: str | Path | None, line: int | None = None, column: int | None =
     if line is not None:
         parts.append(f"line {line}" + (f", column {column}" if column is not None else ""))
     return " ".join(p for p in parts if p)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """text cut to at most `limit` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A short, quoted piece of file content for a message: never the whole of a cell or file."""
+    return json.dumps(shorten(text, limit), ensure_ascii=False)
 
 
 class HeyrenderError(Exception):

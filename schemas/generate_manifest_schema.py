@@ -170,17 +170,38 @@ COST = {
 }
 
 
+FILE_FIELDS = {
+    ("image_file",): "A local PNG or JPEG, relative to the manifest and inside the campaign; "
+    "uploaded once by content and sent as image_asset_id.",
+    ("audio_file",): "A local MP3 or WAV, relative to the manifest and inside the campaign; "
+    "uploaded once by content and sent as audio_asset_id.",
+    ("background", "file"): "A local PNG or JPEG (with type: image), relative to the manifest "
+    "and inside the campaign; uploaded once by content and sent as asset_id.",
+}
+
+
+def add_file_fields(video: dict[str, Any]) -> None:
+    """The manifest-only fields that name a local file instead of a URL or asset ID."""
+    for path, description in FILE_FIELDS.items():
+        node = video
+        for part in path[:-1]:
+            node = node["properties"][part]
+        node["properties"][path[-1]] = {"type": "string", "description": description}
+
+
 def build(
     request_schema: dict[str, Any], v3_schema: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     v3 = v3_fields(v3_schema or read("video-request-v3.schema.json"), request_schema)
     video = widen(v3)
+    add_file_fields(video)
     video["description"] = (
         "The request body in the manifest's vocabulary (the seed's v2 field names, plus the v3 "
         "fields under api: v3). Every string is a Jinja template over row, vars and key; a "
         "field that renders to the empty string is left out."
     )
     v2_video = widen(request_schema)
+    add_file_fields(v2_video)
     v2_video["description"] = "Under api: v2, the POST /v2/videos request body."
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

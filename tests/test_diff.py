@@ -164,7 +164,7 @@ def test_a_csv_outside_the_repository_is_refused(tmp_path, cli) -> None:
     outside = BASE_MANIFEST.replace("csv: people.csv", "csv: ../../people.csv")
     (tmp_path / "people.csv").write_text(BEFORE)
     path = repository(tmp_path / "repo", outside, BEFORE)
-    result = cli("diff", path, "--against", "HEAD")
+    result = cli("diff", path, "--against", "HEAD", "--allow-outside-campaign")
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: m.yaml at HEAD: its CSV ../../people.csv lies outside the git repository, "
@@ -212,3 +212,28 @@ def test_a_broken_old_csv_names_the_revision(tmp_path, cli) -> None:
         "Error: as of HEAD, people.csv: key column 'email' must be unique and non-empty: "
         "duplicate email: dana@acme.io (lines 2, 5)"
     )
+
+
+def test_local_media_files_are_read_from_git_too(tmp_path, cli) -> None:
+    from heyrender.emulator.thumbnail import JPEG
+
+    manifest = """\
+    version: 1
+    source:
+      csv: people.csv
+      key: email
+    video:
+      image_file: "../faces/{{ row.face }}"
+      voice_id: v1
+      script: "Hi {{ row.name }}!"
+    """
+    csv = "email,name,face\ndana@acme.io,Dana,d.jpg\nli@globex.com,Li,l.jpg\n"
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "d.jpg").write_bytes(JPEG)
+    (tmp_path / "faces" / "l.jpg").write_bytes(JPEG + b"li")
+    path = repository(tmp_path, manifest, csv)
+    (tmp_path / "faces" / "l.jpg").write_bytes(JPEG + b"new photo")
+    data = json.loads(cli("diff", path, "--against", "HEAD", "--json").stdout)
+    assert data["summary"] == {"changed": 1, "added": 0, "removed": 0, "unchanged": 1}
+    assert data["changed"][0]["key"] == "li@globex.com"
+    assert [f["field"] for f in data["changed"][0]["fields"]] == ["image_asset_id"]

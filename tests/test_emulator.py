@@ -247,22 +247,6 @@ def test_logs_a_line_per_request_and_stops_on_sigterm(start_emulator, tmp_path) 
     assert "sk-hidden" not in log
 
 
-def test_serves_200_concurrent_connections(start_emulator) -> None:
-    emulator = start_emulator("--quiet")
-
-    async def scenario():
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(
-            base_url=emulator.url, headers={"x-api-key": "k"}, limits=limits, timeout=30
-        ) as http:
-            answers = await asyncio.gather(
-                *(http.get("/v2/videos", params={"limit": 1}) for _ in range(400))
-            )
-        return [a.status_code for a in answers]
-
-    assert asyncio.run(scenario()) == [200] * 400
-
-
 def test_a_taken_port_is_a_clear_error(start_emulator) -> None:
     import subprocess
     import sys

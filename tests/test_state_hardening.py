@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from heyrender.errors import LockfileError
-from heyrender.state import lockfile
+from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
 from heyrender.state.rowschema import RowInvalid, RowSchema
 from heyrender.state.statelock import StateLock, owner_path
@@ -68,6 +68,18 @@ def test_a_linked_lockfile_is_neither_read_nor_replaced(tmp_path) -> None:
         lockfile.save(link, {}, "m.yaml")
     assert link.is_symlink() and real.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lock", "real.lock"]
+
+
+def test_a_link_planted_at_a_temporary_name_is_not_followed(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep")
+    planted = tmp_path / ".m.lock.aaaaaaaa"
+    planted.symlink_to(target)
+    names = iter([planted, tmp_path / ".m.lock.bbbbbbbb"])
+    monkeypatch.setattr(files, "temporary_name", lambda path: next(names))
+    lockfile.save(tmp_path / "m.lock", {"a": entry("a")}, "m.yaml")
+    assert target.read_text() == "keep" and planted.is_symlink()
+    assert set(lockfile.load(tmp_path / "m.lock")) == {"a"}
 
 
 def test_a_lockfile_that_is_a_folder_is_a_clear_error(campaign, cli) -> None:

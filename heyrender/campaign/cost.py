@@ -15,8 +15,8 @@ from typing import Any
 
 DEFAULT_WORDS_PER_MINUTE = 150.0
 MAX_AUDIO_SECONDS = 600.0  # HeyGen refuses audio longer than 10 minutes
-AUDIO_FIELDS = ("audio_url", "audio_asset_id", "audio")
-PHOTO_FIELDS = ("image_url", "image_asset_id", "image")
+AUDIO_FIELDS = ("audio_url", "audio_asset_id", "audio_file", "audio")
+PHOTO_FIELDS = ("image_url", "image_asset_id", "image_file", "image")
 
 
 class AvatarKind(str, Enum):

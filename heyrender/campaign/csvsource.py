@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from heyrender.errors import CsvError
+from heyrender.campaign.paths import PathRefused, open_regular
+from heyrender.errors import CsvError, excerpt, shorten
 
 
 def first_undecodable(path: Path) -> tuple[int, int]:
     """The physical line and value of the first byte that is not UTF-8."""
-    with open(path, "rb") as raw:
+    with open_regular(path) as raw:
         for number, line in enumerate(raw, 1):
             try:
                 line.decode("utf-8")
@@ -36,7 +37,7 @@ class SpanReader(io.RawIOBase):
     """A file's bytes from one offset up to another, as a raw stream."""
 
     def __init__(self, path: Path, span: Span) -> None:
-        self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._raw = open_regular(path)
         self._raw.seek(span.start)
         self._left = span.end - span.start
 
@@ -65,7 +66,7 @@ class Row:
 def open_text(path: Path, span: Span | None) -> io.TextIOBase:
     encoding = "utf-8-sig" if span is None or span.start == 0 else "utf-8"
     if span is None:
-        return open(path, encoding=encoding, newline="")
+        return io.TextIOWrapper(open_regular(path), encoding=encoding, newline="")
     raw = io.BufferedReader(SpanReader(path, span))
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
@@ -75,7 +76,10 @@ class CsvSource:
 
     def __init__(self, path: Path, span: Span | None = None) -> None:
         self.path = path
-        self._file = open_text(path, span)
+        try:
+            self._file = open_text(path, span)
+        except PathRefused as exc:
+            raise CsvError(path, str(exc)) from None
         self._reader = csv.reader(self._file, strict=True)
         self._line_offset = 0
         try:
@@ -97,7 +101,9 @@ class CsvSource:
         seen: set[str] = set()
         for name in header:
             if name in seen:
-                raise CsvError(self.path, f"column {name!r} appears twice in the header", line=1)
+                raise CsvError(
+                    self.path, f"column {excerpt(name)} appears twice in the header", line=1
+                )
             seen.add(name)
         return header
 
@@ -116,7 +122,7 @@ class CsvSource:
         except csv.Error as exc:
             raise CsvError(
                 self.path,
-                f"malformed CSV: {exc}",
+                f"malformed CSV: {shorten(str(exc), 120)}",
                 line=self._reader.line_num + self._line_offset,
             ) from None
 

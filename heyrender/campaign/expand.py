@@ -14,11 +14,12 @@ from jinja2 import TemplateError
 from heyrender.campaign import repeats, schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row, Span
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, ManifestError
+from heyrender.errors import CsvError, ManifestError, excerpt, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 from heyrender.wording import first_few
 
@@ -41,9 +42,9 @@ def to_number(text: str) -> int | float:
     try:
         number = float(text)
     except ValueError:
-        raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not a number") from None
+        raise CoercionError(f"{excerpt(text)} is not a number") from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise CoercionError(f"{text!r} is not a finite number")
+        raise CoercionError(f"{excerpt(text)} is not a finite number")
     return number
 
 
@@ -53,7 +54,7 @@ def to_boolean(text: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CoercionError(f"{json.dumps(text, ensure_ascii=False)} is not true or false")
+    raise CoercionError(f"{excerpt(text)} is not true or false")
 
 
 COERCE: dict[str, Callable[[str], Any]] = {
@@ -72,6 +73,7 @@ class ExpandedRow:
     body: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
     api: ApiVersion = DEFAULT_API
+    media: tuple[MediaUse, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -86,6 +88,17 @@ class ExpandedRow:
     def request_body(self) -> dict[str, Any] | None:
         """What is sent (and what render prints): the one place fields become the API's body."""
         return None if self.body is None else request_body(self.body, self.api)
+
+
+def template_error(message: str) -> str:
+    """A template's failure, cut short: an exception may quote a whole CSV cell."""
+    return f"template error: {shorten(message, 200)}"
+
+
+def columns_excerpt(header: list[str], shown: int = 8) -> str:
+    """A header for a message: the first few names, each short; never a file's contents."""
+    names = ", ".join(shorten(name, 24) for name in header[:shown])
+    return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -218,9 +231,9 @@ class BodyTemplate:
         try:
             text = item.render(context)
         except TemplateError as exc:
-            return None, FieldProblem(item.name, f"template error: {exc.message or exc}")
+            return None, FieldProblem(item.name, template_error(exc.message or str(exc)))
         except Exception as exc:  # a template may raise anything, e.g. int("x")
-            return None, FieldProblem(item.name, f"template error: {exc}")
+            return None, FieldProblem(item.name, template_error(str(exc)))
         control = templating.control_character(text)
         if control:
             return text, FieldProblem(item.name, f"contains the control character {control}")
@@ -314,11 +327,14 @@ class Expansion:
     keys: Ledger = field(default_factory=Ledger)
     empty_keys: int = 0
     empty_key_lines: list[int] = field(default_factory=list)
+    media: MediaChecker | None = None
 
     def __iter__(self) -> Iterator[ExpandedRow]:
         manifest = self.manifest
         with CsvSource(manifest.source.csv, self.span) as source:
             template, keep = self.compile(source.header)
+            if self.media is None and uses_media(manifest.video):
+                self.media = MediaChecker(manifest.campaign, manifest.path.parent)
             templating.DEADLINE.arm()
             try:
                 for row in source:
@@ -337,7 +353,7 @@ class Expansion:
         if manifest.source.key not in header:
             raise manifest.error(
                 f"{manifest.source.key!r} is not a column of {manifest.source.csv.name} "
-                f"(columns: {', '.join(header)})",
+                f"(columns: {columns_excerpt(header)})",
                 "source",
                 "key",
             )
@@ -356,7 +372,9 @@ class Expansion:
             try:
                 kept = keep(context)
             except Exception as exc:
-                return ExpandedRow(key, row.line, None, [FieldProblem("source.where", str(exc))])
+                return ExpandedRow(
+                    key, row.line, None, [FieldProblem("source.where", shorten(str(exc), 200))]
+                )
             if not kept:
                 self.filtered_out += 1
                 return None
@@ -372,7 +390,8 @@ class Expansion:
             )
             return ExpandedRow(key, row.line, None, [problem])
         body, problems = template.render(context)
-        return ExpandedRow(key, row.line, body, problems, self.manifest.api)
+        media = self.media.attach(body, problems) if self.media else ()
+        return ExpandedRow(key, row.line, body, problems, self.manifest.api, media)
 
     def absorb(self, other: Expansion) -> None:
         """Adds the counts and keys of the span after this one."""

@@ -12,7 +12,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema
 from heyrender.campaign.cost import CostModel
-from heyrender.errors import ManifestError
+from heyrender.campaign.paths import Boundary, PathRefused
+from heyrender.errors import ManifestError, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 
 SUPPORTED_VERSION = 1
@@ -36,6 +37,12 @@ class Manifest:
     lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
     api: ApiVersion = DEFAULT_API
     cost: CostModel = field(default_factory=CostModel)
+    boundary: Boundary | None = None
+
+    @property
+    def campaign(self) -> Boundary:
+        """Where this manifest may read files from (see campaign/paths.py)."""
+        return self.boundary or Boundary.of_manifest(self.path)
 
     def line_of(self, *path: str | int) -> int | None:
         """1-based line of a field, or of its nearest enclosing field."""
@@ -101,17 +108,18 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise ManifestError(
             path,
-            f"YAML syntax error: {problem}",
+            f"YAML syntax error: {shorten(problem, 160)}",
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
     except YAMLError as exc:
-        raise ManifestError(path, f"YAML syntax error: {exc}") from None
+        raise ManifestError(path, f"YAML syntax error: {shorten(str(exc), 160)}") from None
     lines: dict[Path_, tuple[int, int]] = {}
     return plain(data, (), lines), lines
 
 
-def load(path: str | Path) -> Manifest:
+def load(path: str | Path, allow_outside: bool = False) -> Manifest:
+    """The manifest at `path`; allow_outside lets it name files outside its campaign."""
     path = Path(path)
     data, lines = parse(path)
     if not isinstance(data, dict):
@@ -126,11 +134,11 @@ def load(path: str | Path) -> Manifest:
         check_v2_fields(stub, data.get("video"))
     check_structure(stub, data)
     source = data["source"]
-    csv_path = (path.parent / source["csv"]).resolve()
-    if not csv_path.is_file():
-        raise stub.error(
-            f"CSV file {source['csv']} not found (looked for {csv_path})", "source", "csv"
-        )
+    boundary = Boundary.of_manifest(path, allow_outside)
+    try:
+        csv_path, _ = boundary.regular_file(source["csv"], path.parent)
+    except PathRefused as exc:
+        raise stub.error(f"CSV file {exc}", "source", "csv", hint=exc.hint) from None
     return Manifest(
         path=path,
         name=data.get("name") or path.stem,
@@ -140,6 +148,7 @@ def load(path: str | Path) -> Manifest:
         lines=lines,
         api=api,
         cost=CostModel.from_section(data.get("cost")),
+        boundary=boundary,
     )
 
 

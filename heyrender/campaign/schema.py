@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heyrender.errors import excerpt, shorten
+
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - the pure-Python validator still works, only slower
@@ -67,7 +69,7 @@ def dotted(parts: Any) -> str:
 
 
 def quote(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    return excerpt(value) if isinstance(value, str) else shorten(repr(value))
 
 
 def type_words(expected: Any) -> str:

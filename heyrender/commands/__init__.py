@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,17 +20,17 @@ if TYPE_CHECKING:
 # runs, so `heyrender --help` and `heyrender validate` start quickly.
 
 
-def load_manifest(path: str) -> Manifest:
+def load_manifest(path: str, allow_outside: bool = False) -> Manifest:
     from heyrender.campaign import manifest
 
-    return manifest.load(path)
+    return manifest.load(path, allow_outside)
 
 
-def validate(path: str, as_json: bool) -> int:
+def validate(path: str, as_json: bool, allow_outside: bool = False) -> int:
     from heyrender.campaign.validate import validate as validate_manifest
     from heyrender.commands import output
 
-    result = validate_manifest(load_manifest(path))
+    result = validate_manifest(load_manifest(path, allow_outside))
     if as_json:
         click.echo(output.validation_json(result))
     else:
@@ -38,15 +39,18 @@ def validate(path: str, as_json: bool) -> int:
     return 0 if result.ok else 1
 
 
-def render(path: str, row_key: str | None, fmt: str) -> int:
+def render(path: str, row_key: str | None, fmt: str, allow_outside: bool = False) -> int:
+    from heyrender.campaign import media
     from heyrender.campaign.expand import Expansion
     from heyrender.campaign.validate import RowProblem, checked_rows
     from heyrender.commands import output
+    from heyrender.state.assets import AssetStore
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     expansion = Expansion(manifest)
     csv_name = manifest.source.csv.name
     found = invalid = 0
+    assets = AssetStore.at(manifest.campaign.root)
     for row in checked_rows(expansion):
         if row_key is not None and row.key != row_key:
             continue
@@ -54,9 +58,11 @@ def render(path: str, row_key: str | None, fmt: str) -> int:
         for problem in row.problems:
             invalid += 1
             click.echo(str(RowProblem(row.key, csv_name, row.line, problem)), err=True)
-        body = row.request_body
-        if body is None or row.problems:
+        if row.body is None or row.problems:
             continue  # an invalid row is never sent, so it has no body to show
+        row = replace(row, body=media.bind(row.body, row.media, media.shown_id(assets)))
+        body = row.request_body
+        assert body is not None
         if fmt == "json":
             click.echo(output.body_json(body, pretty=row_key is not None))
         else:
@@ -79,28 +85,38 @@ def warn(line: str) -> None:
 
 
 def plan(
-    path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, out: str | None = None
+    path: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    allow_outside: bool = False,
+    out: str | None = None,
 ) -> int:
     from heyrender.campaign.rows import Campaign
     from heyrender.commands import output
     from heyrender.run import changes, saved_plan
     from heyrender.run.plan import diff
-    from heyrender.state.store import State
+    from heyrender.run.uploads import plan_uploads
+    from heyrender.state.assets import AssetStore
+    from heyrender.state.view import plan_entries
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
-    state = State.load(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, state.entries)
+    entries = plan_entries(manifest.lockfile_path, manifest.path.name)
+    result = diff(campaign.rows, entries)
+    files = campaign.media_files(list(result["create"]))
+    uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])
-    outdated = changes.changed_fields(campaign.rows, state.entries, result["outdated"])
+    recorded = changes.recorded_fields(manifest, result["outdated"])
+    outdated = changes.changed_fields(campaign.rows, recorded, result["outdated"])
     if out is not None:
-        saved_plan.save(Path(out), manifest, result, campaign.rows, state.entries, cost)
+        saved_plan.save(Path(out), manifest, result, campaign.rows, entries, cost)
     if as_json:
         data = result.to_json()
+        if files:
+            data["uploads"] = uploads.to_json()
         data["estimate"] = cost.to_json()
-        data["changed_fields"] = {
-            k: list(v) if v is not None else None for k, v in outdated.items()
-        }
+        data["changed_fields"] = {k: None if v is None else list(v) for k, v in outdated.items()}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         title = f"Plan for {manifest.name}"
@@ -108,6 +124,8 @@ def plan(
             click.echo(line)
         for line in output.estimate_text(cost, changes.estimate(campaign.rows, result["outdated"])):
             click.echo(line)
+        if files:
+            click.echo(output.uploads_text(uploads))
         if result["invalid"]:
             click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
         if out is not None:
@@ -123,7 +141,7 @@ def apply(path: str, output: OutputSettings, **options: Any) -> int:
     from heyrender.run.apply import apply as apply_manifest
     from heyrender.run.reconcile import RunOptions
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, options.pop("allow_outside_campaign", False))
     settings = Settings.from_env(options.pop("api_base"))
     run = RunOptions(
         concurrency=options.pop("concurrency"),
@@ -135,36 +153,50 @@ def apply(path: str, output: OutputSettings, **options: Any) -> int:
     return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
 
 
-def status(path: str, refresh: bool, as_json: bool, api_base: str | None) -> int:
+def status(
+    path: str, refresh: bool, as_json: bool, api_base: str | None, allow_outside: bool = False
+) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.show_status import status as show_status
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base) if refresh else None
     return show_status(manifest, settings, as_json, echo)
 
 
-def download(path: str, out: str | None, api_base: str | None, output: OutputSettings) -> int:
+def download(
+    path: str,
+    out: str | None,
+    api_base: str | None,
+    output: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
     from heyrender.api.client import Settings
     from heyrender.commands.save_videos import download as download_videos
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base)
     return download_videos(manifest, settings, Path(out) if out else None, output, echo)
 
 
-def diff_since(path: str, against: str, as_json: bool) -> int:
+def diff_since(path: str, against: str, as_json: bool, allow_outside: bool = False) -> int:
     from heyrender.commands.diff import diff
 
-    return diff(load_manifest(path), against, as_json, echo)
+    return diff(load_manifest(path, allow_outside), against, as_json, echo)
 
 
-def report(path: str, out: str | None, videos: str | None, api_base: str | None) -> int:
+def report(
+    path: str,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside: bool = False,
+) -> int:
     from heyrender.commands.gallery import ReportOptions
     from heyrender.commands.gallery import report as write_report
     from heyrender.commands.media import settings_if_key, videos_folder
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
     options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
     return write_report(manifest, options, echo)
@@ -177,12 +209,13 @@ def export(
     out: str | None,
     videos: str | None,
     api_base: str | None,
+    allow_outside: bool = False,
 ) -> int:
     from heyrender.commands.delivery import ExportFormat, ExportOptions
     from heyrender.commands.delivery import export as write_export
     from heyrender.commands.media import settings_if_key, videos_folder
 
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, allow_outside)
     picked = tuple(name.strip() for name in (columns or "").split(",") if name.strip())
     options = ExportOptions(
         ExportFormat(fmt), picked, videos_folder(manifest, videos), settings_if_key(api_base)

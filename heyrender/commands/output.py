@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from heyrender.campaign.cost import Estimate
     from heyrender.campaign.expand import ExpandedRow
     from heyrender.campaign.validate import ValidationResult
+    from heyrender.run.uploads import UploadPlan
 
 
 def validation_text(result: ValidationResult) -> Iterable[str]:
@@ -146,3 +147,16 @@ def estimate_text(to_create: Estimate, outdated: Estimate) -> Iterable[str]:
         yield f"Estimate: {to_create.describe()}."
     if outdated.rows:
         yield f"Replacing the outdated rows (--replace-outdated) would add {outdated.describe()}."
+
+
+def uploads_text(uploads: UploadPlan) -> str:
+    """The uploads line of a plan, apart from the videos."""
+    from heyrender.campaign.media import size_text
+
+    count = len(uploads.to_upload)
+    text = (
+        f"Uploads: {count:,} file{'' if count == 1 else 's'} to upload ({size_text(uploads.bytes)})"
+    )
+    if uploads.already_uploaded:
+        text += f", {uploads.already_uploaded:,} already uploaded"
+    return text + "."

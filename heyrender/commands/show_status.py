@@ -1,20 +1,23 @@
-"""`heyrender status`: what the lockfile says, optionally refreshed from HeyGen."""
+"""`heyrender status`: what the lockfile says, optionally refreshed from HeyGen.
+
+Without --refresh, rows stream from the lockfile and journal (state/view.py) into
+status_report's text or JSON lines: 100k rows take well under a second."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from heyrender.api.client import HeyGenClient, Settings
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
+from heyrender.commands import status_report
 from heyrender.errors import ApiError, AuthError
+from heyrender.state import view
 from heyrender.state.lockfile import Entry
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State, observed
+from heyrender.state.view import Row
 
 REFRESH_CONCURRENCY = 16
 
@@ -42,26 +45,21 @@ async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
     return fresh
 
 
-def row_json(entry: Entry, video: VideoStatus | None) -> str:
-    data: dict[str, Any] = {"key": entry.key, "status": entry.status, "video_id": entry.video_id}
-    if video is not None and video.video_url:
-        data["video_url"] = video.video_url
-    for name in ("title", "submitted_at", "finished_at", "failure_code", "failure_message"):
-        value = getattr(entry, name)
-        if value is not None:
-            data[name] = value
-    return json.dumps(data, ensure_ascii=False)
-
-
 def status(
     manifest: Manifest,
     settings: Settings | None,
     as_json: bool,
     echo: Callable[[str], None],
 ) -> int:
+    name = manifest.path.name
+
+    def report(batches: Iterable[list[Row]], urls: Mapping[str, str]) -> list[str]:
+        if as_json:
+            return status_report.as_json(batches, urls)
+        return status_report.as_text(batches, name)
+
     if settings is None:
-        state = State.load(manifest.lockfile_path, manifest.path.name)
-        fresh: dict[str, VideoStatus] = {}
+        output = view.recorded(manifest.lockfile_path, name, lambda rows: report(rows, {}))
     else:
         with StateLock(manifest.lockfile_path, manifest.path.name):
             state = State.load(manifest.lockfile_path, manifest.path.name)
@@ -69,22 +67,9 @@ def status(
                 fresh = asyncio.run(refresh(state, settings))
             finally:
                 state.checkpoint()
-    entries = [state.entries[key] for key in sorted(state.entries)]
-    if as_json:
-        for entry in entries:
-            echo(row_json(entry, fresh.get(entry.key)))
-        return 0
-    if not entries:
-        echo(f"No lockfile rows yet for {manifest.path.name}; run heyrender apply.")
-        return 0
-    counts = Counter(entry.status for entry in entries)
-    echo(", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())))
-    for name in sorted(counts):
-        echo("")
-        echo(f"  {name}:")
-        for entry in (e for e in entries if e.status == name):
-            detail = entry.video_id or ""
-            if entry.failure_code or entry.failure_message:
-                detail += f" {entry.failure_code or ''}: {entry.failure_message or ''}".rstrip()
-            echo(f"    {entry.key} {detail}".rstrip())
+        urls = {key: video.video_url for key, video in fresh.items() if video.video_url}
+        entries = state.entries
+        output = report([[view.as_row(entries[key]) for key in sorted(entries)]], urls)
+    for text in output:
+        echo(text)
     return 0

@@ -1,17 +1,15 @@
-"""The emulator's HTTP server: HeyGen's endpoints, auth, fault injection and signed file URLs."""
+"""The emulator's HTTP server: the app, auth, error envelopes, fault injection, v2's endpoints,
+signed file URLs and statistics. v3's endpoints live in `v3`, assets in `uploads`."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
+import html
 import random
-import secrets
 import signal
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,22 +17,29 @@ from typing import Any
 
 from aiohttp import web
 
-from heyrender.api import wire
 from heyrender.campaign.schema import RequestValidator
+from heyrender.emulator import paging
+from heyrender.emulator.assets import AssetStore
+from heyrender.emulator.billing import DEFAULT_BALANCE_USD, BillingType, Wallet
+from heyrender.emulator.faults import CREATE_FAULTS, READ_FAULTS
+from heyrender.emulator.files import KINDS, Signer
+from heyrender.emulator.idempotency import (
+    DEFAULT_TTL,
+    HEADER,
+    IN_FLIGHT,
+    REPLAYED_HEADER,
+    Answer,
+    IdempotencyStore,
+    valid_key,
+)
+from heyrender.emulator.replies import Failure, envelope, invalid, json_object
 from heyrender.emulator.state import Account, Refused, Video
-from heyrender.emulator.thumbnail import JPEG
 from heyrender.errors import ConfigError
+from heyrender.versions import ApiVersion
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-READ_FAULTS = ("500", "502", "503", "slow", "drop")
-CREATE_FAULTS = (*READ_FAULTS, "created-then-drop", "created-then-502")
-
-
-def mp4(payload: bytes) -> bytes:
-    """A minimal MP4: an ftyp box, then an mdat box holding payload."""
-    ftyp = b"ftyp" + b"mp42" + (0).to_bytes(4, "big") + b"mp42isom"
-    mdat = b"mdat" + payload
-    return b"".join((len(box) + 4).to_bytes(4, "big") + box for box in (ftyp, mdat))
+KEY_HEADER = "x-api-key"
+MAX_JSON_BYTES = 2**22
 
 
 @dataclass
@@ -50,18 +55,10 @@ class Options:
     credits: int | None = None
     seed: int | None = None
     quiet: bool = False
-
-
-def envelope(data: Any) -> web.Response:
-    return web.json_response({"error": None, "data": data})
-
-
-def failure(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response(
-        {"data": None, "error": {"code": code, "message": message}}, status=status, headers=headers
-    )
+    balance_usd: float = DEFAULT_BALANCE_USD
+    billing_type: BillingType = BillingType.WALLET
+    idempotency_ttl: float = DEFAULT_TTL
+    fault_kinds: tuple[str, ...] = CREATE_FAULTS
 
 
 async def drop(request: web.Request) -> web.StreamResponse:
@@ -69,6 +66,19 @@ async def drop(request: web.Request) -> web.StreamResponse:
     if request.transport is not None:
         request.transport.close()
     raise asyncio.CancelledError
+
+
+def speaks_v3(request: web.Request) -> bool:
+    return not request.path.startswith("/v2/")
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def endpoint(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return f"{request.method} {resource.canonical if resource is not None else '(unknown path)'}"
 
 
 class Emulator:
@@ -80,26 +90,38 @@ class Emulator:
             max_concurrent=options.max_concurrent,
             credits=options.credits,
             seed=options.seed,
+            wallet=Wallet(options.balance_usd, options.billing_type),
         )
         self.faults = random.Random(options.seed)
         self.fault_counts: Counter[str] = Counter()
         self.requests = 0
-        self.secret = secrets.token_bytes(16)
+        self.requests_by_endpoint: Counter[str] = Counter()
+        self.signer = Signer(options.url_ttl)
+        self.idempotency = IdempotencyStore(options.idempotency_ttl)
+        self.assets = AssetStore()
         self.validator = RequestValidator()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self.log, self.authenticate], client_max_size=2**22)
-        app.router.add_post(wire.CREATE_PATH, self.create)
-        app.router.add_get(wire.LIST_PATH, self.list_videos)
+        from heyrender.emulator import uploads, v3
+
+        app = web.Application(
+            middlewares=[self.log, self.errors, self.authenticate], client_max_size=MAX_JSON_BYTES
+        )
+        app.router.add_post("/v2/videos", self.create)
+        app.router.add_get("/v2/videos", self.list_videos)
         app.router.add_get("/v2/videos/{video_id}", self.status)
+        v3.Videos(self).register(app.router)
+        uploads.Assets(self).register(app.router)
         app.router.add_get("/_emulator/stats", self.stats)
         app.router.add_get("/_emulator/files/{name}", self.file)
+        app.router.add_get("/_emulator/videos/{video_id}", self.page)
         return app
 
     @web.middleware
     async def log(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         self.requests += 1
+        self.requests_by_endpoint[endpoint(request)] += 1
         status: int | str = "dropped"
         try:
             response = await handler(request)
@@ -113,93 +135,152 @@ class Emulator:
                 took = (time.perf_counter() - started) * 1000
                 fault = request.get("fault")
                 print(
-                    f"{request.remote} {request.method} {request.path_qs.split('?')[0]} {status} "
+                    f"{request.remote} {request.method} {request.path} {status} "
                     f"{took:.1f}ms" + (f" fault={fault}" if fault else ""),
                     file=sys.stderr,
                     flush=True,
                 )
 
     @web.middleware
+    async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every error in the envelope of the API the path belongs to; never a bare page."""
+        try:
+            return await handler(request)
+        except Failure as failed:
+            answer = failed
+        except web.HTTPNotFound:
+            answer = Failure(404, "not_found", f"No endpoint {request.method} {request.path}.")
+        except web.HTTPMethodNotAllowed as exc:
+            allowed = ", ".join(sorted(exc.allowed_methods))
+            answer = Failure(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {request.path}; allowed: {allowed}.",
+                headers={"Allow": allowed},
+            )
+        except web.HTTPRequestEntityTooLarge as exc:
+            answer = Failure(413, "payload_too_large", f"The body is larger than {exc.text}.")
+        except web.HTTPException:
+            raise
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            answer = Failure(500, "internal_error", "The emulator failed on this request.")
+        return answer.response(speaks_v3(request))
+
+    @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_emulator/"):
             return await handler(request)
-        key = request.headers.get(wire.KEY_HEADER, "")
+        key = request.headers.get(KEY_HEADER, "")
         if not key or (self.options.api_key is not None and key != self.options.api_key):
-            return failure(401, "unauthorized", "Missing or invalid x-api-key.")
+            raise Failure(401, "unauthorized", "Missing or invalid x-api-key.", KEY_HEADER)
         return await handler(request)
 
     def pick_fault(self, request: web.Request, kinds: tuple[str, ...]) -> str | None:
-        if self.options.fault_rate <= 0 or self.faults.random() >= self.options.fault_rate:
+        allowed = [kind for kind in kinds if kind in self.options.fault_kinds]
+        if not allowed or self.options.fault_rate <= 0:
             return None
-        kind = self.faults.choice(kinds)
+        if self.faults.random() >= self.options.fault_rate:
+            return None
+        kind = self.faults.choice(allowed)
         self.fault_counts[kind] += 1
         request["fault"] = kind
         return kind
 
-    async def before(self, request: web.Request, fault: str | None) -> web.StreamResponse | None:
+    async def before(self, request: web.Request, fault: str | None) -> None:
         """Faults that strike before any work is done."""
         if fault in ("500", "502", "503"):
-            return failure(int(fault), "internal_error", "Emulated server error.")
+            raise Failure(int(fault), "internal_error", "Emulated server error.")
         if fault == "drop":
-            return await drop(request)
+            await drop(request)
         if fault == "slow":
             await asyncio.sleep(self.options.slow_seconds)
-        return None
 
+    def refused(self, refused: Refused) -> Failure:
+        headers = (
+            {"Retry-After": f"{self.options.retry_after:g}"} if refused.status == 429 else None
+        )
+        return Failure(refused.status, refused.code, str(refused), headers=headers)
+
+    async def once(
+        self,
+        request: web.Request,
+        scope: str,
+        work: Callable[[], Awaitable[Answer]],
+        fault: str | None = None,
+    ) -> web.StreamResponse:
+        """Runs a create under its Idempotency-Key, if it has one, with the create faults."""
+        await self.before(request, None if fault == "slow" else fault)
+        key = request.headers.get(HEADER)
+        if key is not None:
+            if not valid_key(key):
+                raise invalid(
+                    f"{HEADER} must be 1 to 255 characters of A-Z, a-z, 0-9, '_', ':', '.', '-'.",
+                    HEADER,
+                )
+            claimed = self.idempotency.claim(scope, key)
+            if isinstance(claimed, Answer):
+                return web.json_response(
+                    claimed.payload,
+                    status=claimed.status,
+                    headers={**claimed.headers, REPLAYED_HEADER: "true"},
+                )
+            if claimed is IN_FLIGHT:
+                raise Failure(
+                    409,
+                    "request_in_progress",
+                    "A request with this Idempotency-Key is still in progress; retry later.",
+                    HEADER,
+                )
+        answer: Answer | None = None
+        try:
+            answer = await work()
+            if fault == "slow":  # the work is done; only its answer is late, as behind a gateway
+                await asyncio.sleep(self.options.slow_seconds)
+        finally:
+            if key is not None:
+                self.idempotency.settle(scope, key, answer)
+        if fault == "created-then-drop":
+            return await drop(request)
+        if fault == "created-then-502":
+            raise Failure(502, "bad_gateway", "Emulated gateway error.")
+        return web.json_response(answer.payload, status=answer.status, headers=answer.headers)
+
+    def create_video(self, body: dict[str, Any], api: ApiVersion) -> Video:
+        try:
+            return self.account.create(body, api)
+        except Refused as refused:
+            raise self.refused(refused) from None
+
+    # v2: no Idempotency-Key; sending one body twice makes two videos, as on HeyGen.
     async def create(self, request: web.Request) -> web.StreamResponse:
         fault = self.pick_fault(request, CREATE_FAULTS)
-        early = await self.before(request, None if fault == "slow" else fault)
-        if early is not None:
-            return early
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return failure(400, "invalid_parameter", "The body is not JSON.")
-        if not isinstance(body, dict):
-            return failure(400, "invalid_parameter", "The body must be a JSON object.")
+        await self.before(request, None if fault == "slow" else fault)
+        body = await json_object(request)
         problems = self.validator.problems(body)
         if problems:
-            return failure(400, "invalid_parameter", "; ".join(map(str, problems)))
-        try:
-            video = self.account.create(body)
-        except Refused as refused:
-            headers = (
-                {"Retry-After": f"{self.options.retry_after:g}"} if refused.status == 429 else None
-            )
-            return failure(refused.status, refused.code, str(refused), headers)
+            raise invalid("; ".join(map(str, problems)))
+        video = self.create_video(body, ApiVersion.V2)
         if fault == "slow":  # the video exists; only its answer is late, as behind a gateway
             await asyncio.sleep(self.options.slow_seconds)
         if fault == "created-then-drop":
             return await drop(request)
         if fault == "created-then-502":
-            return failure(502, "bad_gateway", "Emulated gateway error.")
+            raise Failure(502, "bad_gateway", "Emulated gateway error.")
         return envelope({"video_id": video.video_id, "status": "waiting"})
 
     async def status(self, request: web.Request) -> web.StreamResponse:
-        early = await self.before(request, self.pick_fault(request, READ_FAULTS))
-        if early is not None:
-            return early
-        video = self.account.videos.get(request.match_info["video_id"])
+        await self.before(request, self.pick_fault(request, READ_FAULTS))
+        video = self.account.find(request.match_info["video_id"])
         if video is None:
-            return failure(404, "video_not_found", "No video with this id.")
-        return envelope(self.describe(video, request))
+            raise Failure(404, "video_not_found", "No video with this id.")
+        return envelope(self.describe_v2(video, request))
 
     async def list_videos(self, request: web.Request) -> web.StreamResponse:
-        early = await self.before(request, self.pick_fault(request, READ_FAULTS))
-        if early is not None:
-            return early
-        try:
-            limit = min(max(int(request.query.get("limit", "10")), 1), 100)
-            token = request.query.get("token")
-            offset = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-        except ValueError:
-            return failure(400, "invalid_parameter", "limit and token must be valid.")
-        videos = self.account.newest_first(offset, limit)
+        await self.before(request, self.pick_fault(request, READ_FAULTS))
+        limit = paging.limit(request)
+        videos, more = self.account.page(paging.cursor(request.query.get("token")), limit)
         now = self.account.clock()
-        more = offset + len(videos) < len(self.account.oldest_first)
-        next_token = (
-            base64.urlsafe_b64encode(str(offset + len(videos)).encode()).decode() if more else None
-        )
         items = [
             {
                 "id": v.video_id,
@@ -209,9 +290,9 @@ class Emulator:
             }
             for v in videos
         ]
-        return envelope({"videos": items, "token": next_token})
+        return envelope({"videos": items, "token": paging.next_token(videos, more)})
 
-    def describe(self, video: Video, request: web.Request) -> dict[str, Any]:
+    def describe_v2(self, video: Video, request: web.Request) -> dict[str, Any]:
         now = self.account.clock()
         status = video.status(now)
         data: dict[str, Any] = {
@@ -221,10 +302,9 @@ class Emulator:
             "created_at": int(video.created_at),
         }
         if status == "completed":
-            base = f"{request.scheme}://{request.host}"
             data.update(
-                video_url=self.signed(base, f"{video.video_id}.mp4"),
-                thumbnail_url=self.signed(base, f"{video.video_id}.jpg"),
+                video_url=self.file_url(request, video, video.output_format),
+                thumbnail_url=self.file_url(request, video, "jpg"),
                 duration=video.duration,
                 completed_at=int(video.finishes_at),
             )
@@ -232,33 +312,42 @@ class Emulator:
             data.update(failure_code=video.failure[0], failure_message=video.failure[1])
         return data
 
-    def signature(self, name: str, expires: int) -> str:
-        return hmac.new(self.secret, f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
-
-    def signed(self, base: str, name: str) -> str:
-        expires = int(time.time() + self.options.url_ttl)
-        query = f"expires={expires}&signature={self.signature(name, expires)}"
-        return f"{base}/_emulator/files/{name}?{query}"
+    def file_url(self, request: web.Request, video: Video, kind: str) -> str:
+        name = f"{video.video_id}.{kind}"
+        return f"{base_url(request)}/_emulator/files/{name}?{self.signer.query(name)}"
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        try:
-            expires = int(request.query.get("expires", "0"))
-        except ValueError:
-            expires = 0
-        given = request.query.get("signature", "")
-        if expires < time.time() or not hmac.compare_digest(given, self.signature(name, expires)):
+        expires, given = request.query.get("expires", ""), request.query.get("signature", "")
+        if not self.signer.valid(name, expires, given):
             return web.Response(status=403, text="Request has expired or the signature is wrong.")
-        video_id, _, extension = name.rpartition(".")
-        if video_id not in self.account.videos or extension not in ("mp4", "jpg"):
+        video_id, _, kind = name.partition(".")
+        if self.account.find(video_id) is None or kind not in KINDS:
             return web.Response(status=404, text="Not found.")
-        if extension == "mp4":
-            return web.Response(body=mp4(video_id.encode() * 64), content_type="video/mp4")
-        return web.Response(body=JPEG, content_type="image/jpeg")
+        content_type, make = KINDS[kind]
+        return web.Response(body=make(video_id), content_type=content_type)
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        """The stand-in for a video's page in HeyGen's app (v3's `video_page_url`)."""
+        video = self.account.find(request.match_info["video_id"])
+        if video is None:
+            return web.Response(status=404, text="Not found.")
+        title = html.escape(video.title or video.video_id)
+        return web.Response(text=f"<!doctype html><title>{title}</title>", content_type="text/html")
 
     async def stats(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(
-            {**self.account.stats(), "faults": dict(self.fault_counts), "requests": self.requests}
+            {
+                **self.account.stats(),
+                "faults": dict(self.fault_counts),
+                "requests": self.requests,
+                "requests_by_endpoint": dict(self.requests_by_endpoint),
+                "idempotent_replays": self.idempotency.replays,
+                "uploads": {
+                    "count": self.assets.uploads,
+                    "bytes": self.assets.uploaded_bytes,
+                },
+            }
         )
 
 

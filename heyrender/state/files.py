@@ -21,6 +21,7 @@ CREATE_MODE = 0o666  # the umask decides, as for any file a user commits
 TEMPORARY_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 TEMPORARY_LENGTH = 8
 READ_BLOCK = 1 << 16
+LINES_BLOCK = 1 << 18
 
 
 def not_a_file(path: Path, what: str) -> LockfileError:
@@ -61,10 +62,25 @@ def open_existing(path: Path) -> int | None:
         return None
 
 
-def lines_of(fd: int) -> Generator[bytes, None, None]:
-    """The file's lines split on b'\\n' only, each with its newline; the last may lack one."""
-    with os.fdopen(fd, "rb", buffering=READ_BLOCK) as stream:
-        yield from stream
+def blocks_of(fd: int, *, complete_only: bool) -> Generator[bytes, None, None]:
+    """The file in blocks of whole lines (split on b'\\n' only), each ending with one,
+    then closes it. A last line without its newline is yielded alone, or dropped when
+    `complete_only` (a journal's torn record)."""
+    try:
+        rest = b""
+        while True:
+            data = os.read(fd, LINES_BLOCK)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield data[:cut]
+        if rest and not complete_only:
+            yield rest
+    finally:
+        os.close(fd)
 
 
 def check_target(path: Path) -> int | None:

@@ -8,6 +8,7 @@ A change to one row changes only that row's line in a git diff. Written atomical
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -160,60 +161,71 @@ def parse_line(raw: bytes, path: Path, line: int, noun: str = "") -> Any:
         raise LockfileError(path, f"{noun}not valid JSON ({exc})", line=line) from None
 
 
-def checked_rows(
-    numbered: Iterable[tuple[int, bytes]], path: Path, noun: str = ""
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each non-blank line's number and checked fields, in order."""
-    batch: list[tuple[int, bytes]] = []
-    for number, raw in numbered:
-        if raw.strip():
-            batch.append((number, raw))
-            if len(batch) == BATCH:
-                yield from checked_batch(batch, path, noun)
-                batch = []
-    yield from checked_batch(batch, path, noun)
+Numbered = tuple[int, dict[str, Any]]
 
 
-def checked_batch(
-    batch: list[tuple[int, bytes]], path: Path, noun: str
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A thousand rows decoded as one JSON array and checked by one compiled schema call:
-    a third of the CPU of a row at a time. Any doubt (a line that is not one object, a
-    row that fails) sends the batch through the row-by-row path, which names the line."""
-    rows = decoded_together(batch)
+def block_rows(
+    blocks: Iterable[bytes], path: Path, first: int, noun: str = ""
+) -> Iterator[list[Numbered]]:
+    """Each non-blank line's number (counting from `first`) and checked fields, a block
+    of lines at a time."""
+    number = first
+    for block in blocks:
+        count = block.count(b"\n") + (not block.endswith(b"\n"))
+        yield checked_block(block, count, number, path, noun)
+        number += count
+
+
+def checked_block(block: bytes, count: int, first: int, path: Path, noun: str) -> list[Numbered]:
+    """A block of lines decoded as one JSON array and checked by one compiled schema call:
+    a third of the CPU of a line at a time. Any doubt (a line that is not exactly one
+    object, a row that fails the schema) sends the block through the line-by-line path,
+    which names the line."""
+    rows = decoded_together(block, count)
     if rows is not None and ROW.all_valid(rows):
-        for (number, _), row in zip(batch, rows, strict=True):
-            yield number, ROW.converted(row)
-        return
-    for number, raw in batch:
-        yield number, checked(parse_line(raw, path, number, noun), path, number)
+        converted = ROW.converted
+        return [(number, converted(row)) for number, row in enumerate(rows, first)]
+    return [
+        (number, checked(parse_line(raw, path, number, noun), path, number))
+        for number, raw in enumerate(block.split(b"\n")[:count], first)
+        if raw.strip()
+    ]
 
 
-def decoded_together(batch: list[tuple[int, bytes]]) -> list[Any] | None:
-    if not all(raw[:1] == b"{" and raw.rstrip()[-1:] == b"}" for _, raw in batch):
+def decoded_together(block: bytes, count: int) -> list[Any] | None:
+    body = block[:-1] if block.endswith(b"\n") else block
+    if not (body[:1] == b"{" and body[-1:] == b"}" and body.count(b"}\n{") == count - 1):
         return None
     try:
-        rows = DECODE(b"".join((b"[", b",".join(raw for _, raw in batch), b"]")).decode())
+        rows = DECODE(b"".join((b"[", body.replace(b"\n", b","), b"]")).decode())
     except ValueError:
         return None
-    return rows if isinstance(rows, list) and len(rows) == len(batch) else None
+    return rows if isinstance(rows, list) and len(rows) == count else None
 
 
-def rows(path: Path, manifest_name: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def rows(path: Path, manifest_name: str | None = None) -> Iterator[Numbered]:
     """Each row's line number and checked fields, streamed in file order; a missing file
     has none. Lines split on '\\n' only."""
+    for batch in row_batches(path, manifest_name):
+        yield from batch
+
+
+def row_batches(path: Path, manifest_name: str | None = None) -> Iterator[list[Numbered]]:
+    """The same, a block of lines at a time."""
     fd = files.open_existing(path)
     if fd is None:
         return
-    lines = files.lines_of(fd)
+    blocks = files.blocks_of(fd, complete_only=False)
     try:
-        first = next(lines, None)
-        if first is None:
+        head = next(blocks, b"")
+        end = head.find(b"\n") + 1 or len(head)
+        if not head[:end].strip():
             raise LockfileError(path, "is empty; a lockfile starts with its format header")
-        check_header(parse_line(first, path, 1), path, manifest_name)
-        yield from checked_rows(enumerate(lines, 2), path)
+        check_header(parse_line(head[:end], path, 1), path, manifest_name)
+        rest = [head[end:]] if head[end:] else []
+        yield from block_rows(itertools.chain(rest, blocks), path, 2)
     finally:
-        lines.close()
+        blocks.close()
 
 
 def load(path: Path, manifest_name: str | None = None) -> dict[str, Entry]:

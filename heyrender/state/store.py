@@ -42,12 +42,12 @@ def records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     fd = files.open_existing(path)
     if fd is None:
         return
-    lines = files.lines_of(fd)
+    blocks = files.blocks_of(fd, complete_only=True)
     try:
-        complete = ((n, raw) for n, raw in enumerate(lines, 1) if raw.endswith(b"\n"))
-        yield from lockfile.checked_rows(complete, path, "journal record is ")
+        for batch in lockfile.block_rows(blocks, path, 1, "journal record is "):
+            yield from batch
     finally:
-        lines.close()
+        blocks.close()
 
 
 def replay(path: Path, entries: dict[str, Entry]) -> int:

@@ -1,0 +1,118 @@
+"""Which files a manifest may make heyrender read, and how they are opened.
+
+The campaign is the git repository that holds the manifest, or the manifest's folder when
+there is none. A path a manifest names (the CSV, a photo, an audio file) is relative to the
+manifest and must resolve, symlinks followed, to a regular file inside the campaign. The
+user can lift the campaign rule with --allow-outside-campaign; system trees (/proc, /sys,
+/dev) and anything that is not a regular file (FIFOs, sockets, devices) are refused always.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+OUTSIDE_FLAG = "--allow-outside-campaign"
+
+
+class PathRefused(Exception):
+    """A path a manifest may not make heyrender read; the message names the path, not where."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.hint = hint
+        super().__init__(message)
+
+
+def campaign_root(manifest: Path) -> Path:
+    """The enclosing git repository of the manifest, or its folder."""
+    folder = manifest.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def check_regular(name: Path | str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise PathRefused(f"{name} is {kind_of(mode)}, not a regular file")
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether an absolute, resolved path is root or below it (string work: called per row)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """The campaign's root, and whether the user allowed files outside it."""
+
+    root: Path
+    allow_outside: bool = False
+
+    @classmethod
+    def of_manifest(cls, manifest: Path, allow_outside: bool = False) -> Boundary:
+        return cls(campaign_root(manifest), allow_outside)
+
+    def resolve(self, name: str, base: Path) -> Path:
+        """`name` relative to `base`, symlinks resolved, checked against the campaign."""
+        if "\0" in name:
+            raise PathRefused("a file name cannot contain a NUL character")
+        resolved = os.path.realpath(os.path.join(base, name))
+        for tree in SYSTEM_TREES:
+            if inside(resolved, str(tree)):
+                raise PathRefused(
+                    f"{name} is a system file (under {tree}); heyrender never reads it"
+                )
+        if not self.allow_outside and not inside(resolved, str(self.root)):
+            shown = name if name == resolved else f"{name} (which is {resolved})"
+            raise PathRefused(
+                f"{shown} is outside the campaign {self.root}",
+                hint=f"keep the campaign's files inside {self.root}, or pass {OUTSIDE_FLAG}",
+            )
+        return Path(resolved)
+
+    def regular_file(self, name: str, base: Path) -> tuple[Path, os.stat_result]:
+        """A resolved path to an existing regular file inside the campaign, and its stat."""
+        path = self.resolve(name, base)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise PathRefused(f"{name} not found (looked for {path})") from None
+        except OSError as exc:
+            raise PathRefused(f"{name}: {exc.strerror or exc}") from None
+        check_regular(name, info.st_mode)
+        return path, info
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Opens a regular file for reading without blocking on a FIFO or opening a device."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise PathRefused(f"{path} not found") from None
+    except OSError as exc:
+        raise PathRefused(f"{path}: {exc.strerror or exc}") from None
+    try:
+        check_regular(path, os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
