@@ -112,3 +112,22 @@ def test_plan_out_never_overwrites_its_own_inputs(campaign, cli) -> None:
         assert "that is one of the plan's own inputs; choose another file" in result.stderr
     assert path.read_text() == before
     assert not path.with_suffix(".lock").exists()
+
+
+def test_a_row_whose_request_changed_makes_the_plan_stale(campaign, cli) -> None:
+    from dataclasses import replace
+
+    from heyrender.campaign.rows import Campaign
+
+    path = campaign()
+    cli("plan", path, "--out", path.parent / "p.plan")
+    saved, manifest = saved_plan.load_fresh(path.parent / "p.plan")
+    rows = Campaign.expand(manifest).rows
+    saved_plan.check_requests(saved, rows)
+    rows[1] = replace(rows[1], request="sha256:" + "0" * 64)
+    with pytest.raises(StalePlan) as raised:
+        saved_plan.check_requests(saved, rows)
+    assert raised.value.message == (
+        "stale plan: p.plan was made from a different request for li@globex.com "
+        "(a local media file changed?); nothing was submitted"
+    )

@@ -229,3 +229,22 @@ def check_fresh(saved: SavedPlan, manifest: Manifest) -> None:
             changed,
             hint=f"review it again: heyrender plan {manifest.path} --out {saved.path}",
         )
+
+
+def check_requests(saved: SavedPlan, rows: Iterable[Desired]) -> None:
+    """Every row the plan submits still renders to the request it planned.
+
+    The input hashes cover the manifest, CSV and lockfile; a row's request also covers the
+    local media files it names, so apply calls this after expanding the campaign.
+    """
+    planned = saved.requests
+    wanted = set(saved.to_submit)
+    now = {row.key: row.request for row in rows if row.key in wanted}
+    changed = sorted(key for key in wanted if now.get(key) != planned[key])
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3:,} more" if changed[3:] else "")
+        raise StalePlan(
+            saved.path,
+            [f"request for {shown} (a local media file changed?)"],
+            hint=f"review it again: heyrender plan {saved.manifest_path} --out {saved.path}",
+        )
