@@ -10,8 +10,6 @@ from typing import Any
 
 import click
 
-from heyrender.api.client import BASE_ENV, DEFAULT_BASE, KEY_ENV
-
 LISTED_LAST = ("emulator",)  # a tool for rehearsals, not a step of a campaign
 
 
@@ -21,16 +19,20 @@ class Example:
     comment: str = ""
 
 
-ENVIRONMENT = (
-    (KEY_ENV, "Your HeyGen API key (apply, status --refresh, download). Never written anywhere."),
-    (BASE_ENV, f"The API's base URL when --api-base is not given (default: {DEFAULT_BASE})."),
-    ("NO_COLOR", "Set to any value to turn colour off, as --no-color does."),
-)
+def environment() -> tuple[tuple[str, str], ...]:
+    from heyrender.api.client import BASE_ENV, DEFAULT_BASE, KEY_ENV  # httpx only for --help
+
+    return (
+        (KEY_ENV, "Your HeyGen API key (apply, status --refresh, download). Never written."),
+        (BASE_ENV, f"The API's base URL when --api-base is not given (default: {DEFAULT_BASE})."),
+        ("NO_COLOR", "Set to any value to turn colour off, as --no-color does."),
+    )
+
 
 EXIT_CODES = (
     ("0", "Success; for apply, every row done."),
     ("1", "Invalid input, failed or uncertain rows, an API failure, or the lock is held."),
-    ("2", f"Usage error or no {KEY_ENV}; plan --detailed-exitcode: changes pending."),
+    ("2", "Usage error or no HEYGEN_API_KEY; plan --detailed-exitcode: changes pending."),
     ("3", "apply: still rendering when --timeout came; run apply again to continue."),
     ("130", "Interrupted by Ctrl-C; run the command again to continue."),
 )
@@ -117,7 +119,7 @@ class Group(click.Group):
         if self.examples:
             write_examples(formatter, self.examples)
         for title, rows in (
-            ("Environment", ENVIRONMENT),
+            ("Environment", environment()),
             ("Exit codes", EXIT_CODES),
             ("Files", FILES),
         ):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def ignore(line: str) -> None:
@@ -36,6 +37,8 @@ class OutputSettings:
 
     def console(self, file: TextIO) -> Console:
         """rich's Console for file; with colour on, rich still checks NO_COLOR itself."""
+        from rich.console import Console  # rich loads only where a live display is shown
+
         return Console(file=file, no_color=True if not self.color else None, highlight=self.color)
 
 

@@ -167,3 +167,10 @@ def test_long_cells_and_headers_are_cut_short_in_messages(tmp_path: Path, cli) -
     assert result.exit_code == 1
     assert "is not a number" in result.output
     assert "s" * 50 not in result.output
+
+
+def test_a_symlink_swapped_in_after_the_check_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("SECRET\n")
+    (tmp_path / "people.csv").symlink_to(tmp_path / "secret")
+    with pytest.raises(PathRefused, match="became a symbolic link"):
+        open_regular(tmp_path / "people.csv")

@@ -15,6 +15,7 @@ from heyrender.state.lockfile import Entry
 def record_as_rendered(path, status: str = "completed", with_fields: bool = True) -> None:
     """A lockfile as apply leaves it after sending every row of the campaign as it is now."""
     campaign = Campaign.expand(manifests.load(path))
+    sent = campaign.bodies([row.key for row in campaign.rows])  # what apply sends, with fields
     entries = {
         row.key: Entry(
             row.key,
@@ -23,7 +24,7 @@ def record_as_rendered(path, status: str = "completed", with_fields: bool = True
             video_id=f"v-{row.key}",
             fields=dict(row.fields) if with_fields else None,
         )
-        for row in campaign.rows
+        for row, _ in sent
     }
     lockfile.save(path.with_suffix(".lock"), entries, path.name)
 

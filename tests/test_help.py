@@ -160,3 +160,15 @@ def test_python_m_heyrender_calls_itself_heyrender() -> None:
         [sys.executable, "-m", "heyrender", "--help"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("Usage: heyrender [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_the_cli_wiring_loads_no_heavy_library_before_a_command_runs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, heyrender.cli; "
+        "print([m for m in ('rich', 'httpx', 'jsonschema', 'aiohttp') if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "[]\n", result.stderr

@@ -207,3 +207,19 @@ def test_a_file_beside_another_source_for_the_same_input_is_one_clear_error(
         result.output
     )
     assert "image source" not in result.output  # no second error about the same fault
+
+
+def test_a_bad_file_named_by_many_rows_is_read_once(tmp_path: Path, monkeypatch) -> None:
+    from heyrender.campaign import media
+
+    photo(tmp_path, "fake.png", b"GIF89a" + bytes(100))
+    manifest = write(tmp_path, "".join(f"{i},N,fake.png\n" for i in range(50)))
+    opened = []
+    real = media.open_regular
+    monkeypatch.setattr(media, "open_regular", lambda path: opened.append(path) or real(path))
+    campaign = Campaign.expand(manifests.load(manifest))
+    assert len(opened) == 1
+    assert all(
+        "photos/fake.png is not a PNG, JPEG, MP3 or WAV file" in str(row.problems[0])
+        for row in campaign.rows
+    )

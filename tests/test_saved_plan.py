@@ -122,7 +122,7 @@ def test_a_row_whose_request_changed_makes_the_plan_stale(campaign, cli) -> None
     path = campaign()
     cli("plan", path, "--out", path.parent / "p.plan")
     saved, manifest = saved_plan.load_fresh(path.parent / "p.plan")
-    rows = Campaign.expand(manifest).rows
+    rows = list(Campaign.expand(manifest).rows)
     saved_plan.check_requests(saved, rows)
     rows[1] = replace(rows[1], request="sha256:" + "0" * 64)
     with pytest.raises(StalePlan) as raised:

@@ -101,9 +101,16 @@ def columns_excerpt(header: list[str], shown: int = 8) -> str:
     return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
 
 
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(body: dict[str, Any]) -> str:
+    """The body as sorted, compact JSON: what a request hash covers."""
+    return CANONICAL.encode(body)
+
+
 def request_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 class Field:
@@ -118,35 +125,101 @@ class Field:
 
 
 SEPARATOR = "\x00"
+FILTERED = object()
 
 
-def combined_renderer(fields: list[Field]) -> templating.Renderer | None:
-    """All of a row's Jinja fields as one template, each in its own scope, NUL between them.
+def combined_renderer(fields: list[Field], where: str | None) -> templating.Renderer | None:
+    """A row's `where` and all its fields as one template: one render per row, not one each.
 
-    One render per row instead of one per field. NUL never survives in a valid field, so a
-    result with the wrong number of parts (or any failure) sends the row down the per-field path.
+    Kept rows render as NUL, then the fields NUL-separated, each in its own scope; rows the
+    filter leaves out render as nothing. NUL never survives in a valid field, so a result of
+    another shape, or any failure, sends the row down the careful path (BodyTemplate.render).
     """
-    if len(fields) < 2:
+    if not fields:
         return None
-    source = SEPARATOR.join("{% with %}" + item.source + "{% endwith %}" for item in fields)
+    source = SEPARATOR + SEPARATOR.join(
+        "{% with %}" + item.source + "{% endwith %}" for item in fields
+    )
+    if where:
+        condition = templating.unwrap_expression(where)
+        source = f"{{% if ({condition}) | {templating.WHERE_HELPER} %}}{source}{{% endif %}}"
     try:
         return templating.jinja_renderer(source)
     except TemplateError:
         return None
 
 
+def keyed(name: str, key: str) -> Callable[[str], str]:
+    return lambda value: f"{name}[{key!r}] = {value}"
+
+
+def appended(name: str) -> Callable[[str], str]:
+    return lambda value: f"{name}.append({value})"
+
+
+def body_builder(tree: Any, fields: list[Field]) -> Callable[[list[str]], dict[str, Any]]:
+    """The video section as one Python function from field texts to the body.
+
+    It does what fill() does (empty texts and empty objects left out, numbers and booleans
+    converted) without walking the tree; a value that does not convert raises CoercionError.
+    """
+    index = {id(item): i for i, item in enumerate(fields)}
+    constants: list[Any] = []
+    lines = ["def build(t):"]
+    names = iter(f"n{i}" for i in range(10**6))
+
+    Store = Callable[[str], str]
+
+    def value_of(node: Any, store: Store, guard: bool) -> None:
+        if isinstance(node, Field):
+            i = index[id(node)]
+            lines.append(f"    v = t[{i}]")
+            value = f"C[{i}](v)" if node.coerce else "v"
+            lines.append(f"    if v: {store(value)}")
+        elif isinstance(node, dict):
+            name = next(names)
+            lines.append(f"    {name} = {{}}")
+            for key, child in node.items():
+                value_of(child, keyed(name, key), True)
+            lines.append(f"    if {name}: {store(name)}" if guard else f"    {store(name)}")
+        elif isinstance(node, list):
+            name = next(names)
+            lines.append(f"    {name} = []")
+            for child in node:
+                value_of(child, appended(name), True)
+            lines.append(f"    {store(name)}")
+        elif node is not OMIT:
+            constants.append(node)
+            lines.append(f"    {store(f'K[{len(constants) - 1}]')}")
+
+    if isinstance(tree, dict):
+        value_of(tree, "body = {}".format, False)
+    else:
+        lines.append("    body = {}")
+    lines.append("    return body")
+    namespace: dict[str, Any] = {
+        "K": constants,
+        "C": [item.coerce for item in fields],
+    }
+    exec("\n".join(lines), namespace)  # code generated from the manifest's shape, not its text
+    build: Callable[[list[str]], dict[str, Any]] = namespace["build"]
+    return build
+
+
 class BodyTemplate:
     """The video section compiled once: literal parts kept as they are, templates ready to run."""
 
-    def __init__(self, manifest: Manifest, header: list[str] | None = None) -> None:
+    def __init__(
+        self, manifest: Manifest, header: list[str] | None = None, where: str | None = None
+    ) -> None:
         self.manifest = manifest
         self.types = schema.field_types()
         self.fields: list[Field] = []
         self.references: list[tuple[tuple[str, ...], templating.Reference]] = []
         self.tree = self._compile(manifest.video, ())
-        self.simple = [item for item in self.fields if item.simple]
-        self.jinja = [item for item in self.fields if not item.simple]
-        self.combined = combined_renderer(self.jinja)
+        self.combined = combined_renderer(self.fields, where)
+        self.build = body_builder(self.tree, self.fields)
+        self.default_title = f"{manifest.name}/"
         if header is not None:
             self.check_references(header)
 
@@ -204,28 +277,29 @@ class BodyTemplate:
                 continue
             raise self.manifest.error(detail, "video", *path)
 
-    def _texts_at_once(self, context: Context) -> dict[int, str] | None:
-        """Every field's text from one render, or None when the row needs the careful path."""
-        texts: dict[int, str] = {}
-        for item in self.simple:
-            text = item.render(context)
-            if templating.CONTROL.search(text):
-                return None
-            texts[id(item)] = text
+    def render_at_once(self, context: Context) -> dict[str, Any] | object | None:
+        """The body from one render, FILTERED for a row `where` leaves out, or None when the
+        row needs the careful path: any error, any problem, anything unusual."""
         if self.combined is None:
-            return texts if not self.jinja else None
+            return None
         try:
             joined = self.combined(context)
         except Exception:
             return None
-        parts = joined.split(SEPARATOR)
-        if len(parts) != len(self.jinja) or templating.CONTROL.search(
-            joined.replace(SEPARATOR, "")
-        ):
+        if not joined:
+            return FILTERED
+        texts = joined.split(SEPARATOR)
+        if len(texts) != len(self.fields) + 1 or texts[0]:
             return None
-        for item, text in zip(self.jinja, parts, strict=True):
-            texts[id(item)] = text
-        return texts
+        if templating.CONTROL_BESIDES_NUL.search(joined):
+            return None
+        try:
+            body = self.build(texts[1:])
+        except CoercionError:
+            return None
+        if "title" not in body:
+            body["title"] = self.default_title + context["key"]
+        return body
 
     def _text_of(self, item: Field, context: Context) -> tuple[str | None, FieldProblem | None]:
         try:
@@ -242,17 +316,13 @@ class BodyTemplate:
     def render(self, context: Context) -> tuple[dict[str, Any], list[FieldProblem]]:
         problems: list[FieldProblem] = []
         values: dict[int, Any] = {}
-        texts = self._texts_at_once(context)
         for item in self.fields:
-            if texts is not None:
-                text: str | None = texts[id(item)]
-            else:
-                text, problem = self._text_of(item, context)
-                if problem is not None:
-                    problems.append(problem)
-                    if text is None:
-                        values[id(item)] = OMIT
-                        continue
+            text, problem = self._text_of(item, context)
+            if problem is not None:
+                problems.append(problem)
+                if text is None:
+                    values[id(item)] = OMIT
+                    continue
             if not text:
                 values[id(item)] = OMIT
             elif item.coerce is None:
@@ -267,7 +337,7 @@ class BodyTemplate:
         if body is OMIT:
             body = {}
         if "title" not in body:
-            body["title"] = f"{self.manifest.name}/{context['key']}"
+            body["title"] = self.default_title + context["key"]
         return body, problems
 
 
@@ -306,10 +376,7 @@ def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], boo
             raise manifest.error(f"uses {ref.name!r}, which is not defined", "source", "where")
 
     def keep(context: Context) -> bool:
-        value = expression(context)
-        if isinstance(value, str):
-            return value.strip().lower() in TRUE_WORDS
-        return bool(value)
+        return templating.kept(expression(context))
 
     return keep
 
@@ -357,7 +424,8 @@ class Expansion:
                 "source",
                 "key",
             )
-        return BodyTemplate(manifest, header), row_filter(manifest, header)
+        keep = row_filter(manifest, header)
+        return BodyTemplate(manifest, header, manifest.source.where), keep
 
     def _expand(
         self,
@@ -368,7 +436,11 @@ class Expansion:
     ) -> ExpandedRow | None:
         key = row.values[self.manifest.source.key].strip()
         context = templating.row_context(row.values, self.manifest.vars, key)
-        if keep is not None:
+        body = template.render_at_once(context)
+        if body is FILTERED:
+            self.filtered_out += 1
+            return None
+        if body is None and keep is not None:
             try:
                 kept = keep(context)
             except Exception as exc:
@@ -389,7 +461,9 @@ class Expansion:
                 "", f"has {row.width} fields; the header has {len(source.header)}"
             )
             return ExpandedRow(key, row.line, None, [problem])
-        body, problems = template.render(context)
+        problems: list[FieldProblem] = []
+        if not isinstance(body, dict):
+            body, problems = template.render(context)
         media = self.media.attach(body, problems) if self.media else ()
         return ExpandedRow(key, row.line, body, problems, self.manifest.api, media)
 

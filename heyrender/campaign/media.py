@@ -118,15 +118,52 @@ class MediaFault(Exception):
     pass
 
 
+class Unreadable(Exception):
+    """A file that cannot be sent, whatever a row calls it: says why, given the row's name."""
+
+    def __init__(self, describe: Callable[[str], str]) -> None:
+        self.describe = describe
+        super().__init__()
+
+
+def read(path: Path, size_seen: int) -> MediaFile:
+    """The file's type (by its first bytes), size and SHA-256, read in one pass."""
+    if size_seen > MAX_BYTES:
+        raise Unreadable(
+            lambda name: (
+                f"{name} is {size_text(size_seen)}; HeyGen takes files up to {size_text(MAX_BYTES)}"
+            )
+        )
+    digest, size, mime = hashlib.sha256(), 0, None
+    try:
+        with open_regular(path) as stream:
+            while chunk := stream.read(1024 * 1024):
+                if mime is None and (mime := sniff(chunk)) is None:
+                    raise Unreadable(unknown_type)
+                digest.update(chunk)
+                size += len(chunk)
+    except PathRefused as exc:
+        refused = str(exc)
+        raise Unreadable(lambda name: refused) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise Unreadable(lambda name: f"{name}: {reason}") from None
+    if mime is None:
+        raise Unreadable(lambda name: f"{name} is empty")
+    return MediaFile(path, digest.hexdigest(), size, mime)
+
+
 StatKey = tuple[Path, int, int, int, int]
 
 
 class MediaChecker:
-    """Resolves, checks and hashes the files rows name; each distinct file is read once."""
+    """Resolves, checks and hashes the files rows name; each distinct file is read once,
+    and a file that cannot be sent is judged once, however many rows name it."""
 
     def __init__(self, boundary: Boundary, base: Path) -> None:
         self.boundary, self.base = boundary, base
         self._files: dict[StatKey, MediaFile] = {}
+        self._faults: dict[StatKey, Callable[[str], str]] = {}
 
     def file(self, name: str, field: MediaField) -> MediaFile:
         try:
@@ -136,32 +173,18 @@ class MediaChecker:
         key = (path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
         found = self._files.get(key)
         if found is None:
-            if info.st_size > MAX_BYTES:
-                raise MediaFault(
-                    f"{name} is {size_text(info.st_size)}; HeyGen takes files up to "
-                    f"{size_text(MAX_BYTES)}"
-                )
-            found = self._files[key] = self._read(path, name)
+            fault = self._faults.get(key)
+            if fault is None:
+                try:
+                    found = self._files[key] = read(path, info.st_size)
+                except Unreadable as exc:
+                    fault = self._faults[key] = exc.describe
+            if fault is not None:
+                raise MediaFault(fault(name))
+            assert found is not None
         if found.mime not in field.kinds:
             raise MediaFault(f"{name} is {NAMES[found.mime]}; this field takes {field.label}")
         return found
-
-    def _read(self, path: Path, name: str) -> MediaFile:
-        digest, size, mime = hashlib.sha256(), 0, None
-        try:
-            with open_regular(path) as stream:
-                while chunk := stream.read(1024 * 1024):
-                    if mime is None and (mime := sniff(chunk)) is None:
-                        raise MediaFault(unknown_type(name))
-                    digest.update(chunk)
-                    size += len(chunk)
-        except PathRefused as exc:
-            raise MediaFault(str(exc)) from None
-        except OSError as exc:
-            raise MediaFault(f"{name}: {exc.strerror or exc}") from None
-        if mime is None:
-            raise MediaFault(f"{name} is empty")
-        return MediaFile(path, digest.hexdigest(), size, mime)
 
     def attach(self, body: dict[str, Any], problems: list[FieldProblem]) -> tuple[MediaUse, ...]:
         """Swaps each file field of a rendered body for its asset field; returns the uses."""

@@ -9,6 +9,7 @@ user can lift the campaign rule with --allow-outside-campaign; system trees (/pr
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -101,13 +102,16 @@ class Boundary:
 
 
 def open_regular(path: Path) -> BinaryIO:
-    """Opens a regular file for reading without blocking on a FIFO or opening a device."""
+    """Opens a resolved path to a regular file for reading: without blocking on a FIFO,
+    opening a device, or following a symlink put in its place since it was resolved."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         raise PathRefused(f"{path} not found") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PathRefused(f"{path} became a symbolic link after it was checked") from None
         raise PathRefused(f"{path}: {exc.strerror or exc}") from None
     try:
         check_regular(path, os.fstat(fd).st_mode)

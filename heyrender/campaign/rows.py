@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import hashlib
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
-from heyrender.campaign.cost import RowCost
-from heyrender.campaign.expand import Expansion
+from heyrender.campaign.cost import AvatarKind, RowCost
+from heyrender.campaign.expand import Expansion, canonical_json
 from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
@@ -16,8 +18,10 @@ from heyrender.campaign.validate import ValidationResult, checked_rows
 from heyrender.errors import HeyrenderError
 from heyrender.versions import ApiVersion
 
+DIGEST = 32
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """What a row asks for now."""
 
@@ -28,37 +32,106 @@ class Desired:
     problems: tuple[FieldProblem, ...] = ()
     media: tuple[MediaUse, ...] = ()
     cost: RowCost | None = None  # None for a row with no body
-    fields: Mapping[str, str] = field(default_factory=dict, hash=False)  # path -> value hash
+    # path -> value hash of the body; filled by Campaign.bodies() for what apply sends
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+KINDS = tuple(AvatarKind)
+NO_COST = float("nan")
+
+
+class Rows(Sequence[Desired]):
+    """Every row's key, line and request hash, packed: a Desired is made when it is read.
+
+    A million rows keep a list of keys, 4 bytes of line and 32 bytes of hash each; problems
+    only for invalid rows. Titles are not kept: bodies() gives each submitted row its title.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.lines = array("L")
+        self.digests = bytearray()
+        self.problems: dict[int, tuple[FieldProblem, ...]] = {}
+        self.media: dict[int, tuple[MediaUse, ...]] = {}
+        self.seconds = array("d")  # NaN: unknown (audio) or no cost (no body)
+        self.rates = array("d")  # NaN: no cost
+        self.kinds = bytearray()
+
+    def add(
+        self,
+        key: str,
+        line: int,
+        digest: bytes,
+        problems: list[FieldProblem],
+        media: tuple[MediaUse, ...] = (),
+        cost: RowCost | None = None,
+    ) -> None:
+        if problems:
+            self.problems[len(self.keys)] = tuple(problems)
+        if media:
+            self.media[len(self.keys)] = media
+        self.keys.append(key)
+        self.lines.append(line)
+        self.digests += digest
+        seconds = cost.seconds if cost is not None else None
+        self.seconds.append(NO_COST if seconds is None else seconds)
+        self.rates.append(cost.rate if cost is not None else NO_COST)
+        self.kinds.append(KINDS.index(cost.kind) if cost is not None else 0)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _at(self, index: int) -> Desired:
+        digest = self.digests[index * DIGEST : (index + 1) * DIGEST]
+        return Desired(
+            self.keys[index],
+            self.lines[index],
+            "sha256:" + digest.hex(),
+            None,
+            self.problems.get(index, ()),
+            self.media.get(index, ()),
+            self._cost(index),
+        )
+
+    def _cost(self, index: int) -> RowCost | None:
+        rate, seconds = self.rates[index], self.seconds[index]
+        if rate != rate:  # NaN
+            return None
+        return RowCost(None if seconds != seconds else seconds, rate, KINDS[self.kinds[index]])
+
+    @overload
+    def __getitem__(self, index: int) -> Desired: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Desired]: ...
+    def __getitem__(self, index: int | slice) -> Desired | Sequence[Desired]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(len(self))[index]]
+        return self._at(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[Desired]:
+        for index in range(len(self.keys)):
+            yield self._at(index)
 
 
 @dataclass
 class Campaign:
     manifest: Manifest
-    rows: list[Desired] = field(default_factory=list)
+    rows: Rows = field(default_factory=Rows)
     validation: ValidationResult | None = None
     media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
     def expand(cls, manifest: Manifest) -> Campaign:
-        """One pass: every row's request hash, title and problems, but no bodies kept."""
+        """One pass: every row's request hash and problems, but no bodies kept."""
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
+        rows = campaign.rows
         for row in checked_rows(expansion):
             result.count(row)
-            body = row.body
-            campaign.rows.append(
-                Desired(
-                    row.key,
-                    row.line,
-                    row.request_hash,
-                    body.get("title") if body else None,
-                    tuple(row.problems),
-                    cost=manifest.cost.row(body) if body is not None else None,
-                    media=row.media,
-                    fields=field_hashes(body) if body is not None else {},
-                )
-            )
+            digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            cost = manifest.cost.row(row.body) if row.body is not None else None
+            rows.add(row.key, row.line, digest, row.problems, row.media, cost)
         result.close(expansion)
         campaign.validation = result
         campaign.media = expansion.media
@@ -84,10 +157,11 @@ class Campaign:
             desired = wanted.get(row.key)
             if desired is None or row.body is None or row.request_hash != desired.request:
                 continue
+            title, fields = row.body.get("title"), field_hashes(row.body)
             row = replace(row, body=bind(row.body, row.media, uploaded(assets or {})))
             body = row.request_body if api is None else replace(row, api=api).request_body
             if body is not None:
-                yield desired, body
+                yield replace(desired, title=title, fields=fields), body
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""

@@ -108,7 +108,8 @@ def plan(
     uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])
     recorded = changes.recorded_fields(manifest, result["outdated"])
-    outdated = changes.changed_fields(campaign.rows, recorded, result["outdated"])
+    current = changes.current_fields(manifest, result["outdated"])
+    outdated = changes.changed_fields(current, recorded, result["outdated"])
     if out is not None:
         saved_plan.save(Path(out), manifest, result, campaign.rows, entries, cost)
     if as_json:

@@ -12,13 +12,13 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-from heyrender.run.plan import DESCRIPTIONS, GROUPS, Plan
 from heyrender.wording import counted
 
 if TYPE_CHECKING:
     from heyrender.campaign.cost import Estimate
     from heyrender.campaign.expand import ExpandedRow
     from heyrender.campaign.validate import ValidationResult
+    from heyrender.run.plan import Plan
     from heyrender.run.uploads import UploadPlan
 
 
@@ -116,6 +116,8 @@ def plan_text(
     changes: Mapping[str, tuple[str, ...] | None] | None = None,
 ) -> Iterable[str]:
     """The plan as text; with changes, an outdated row names its changed fields."""
+    from heyrender.run.plan import DESCRIPTIONS, GROUPS
+
     yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in CHANGES_FIRST if show_all else GROUPS:
         keys = plan[group]

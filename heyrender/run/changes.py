@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from heyrender.campaign.cost import Estimate
-from heyrender.campaign.fields import changed_paths
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.fields import changed_paths, field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rows import Desired
 from heyrender.state.view import recorded
@@ -41,8 +42,22 @@ def recorded_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[s
     return recorded(manifest.lockfile_path, manifest.path.name, pick)
 
 
+def current_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The field hashes of these rows as they render now: one more pass over the CSV, made
+    only when some rows are outdated (the packed rows keep no bodies)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    expansion = Expansion(manifest)
+    return {
+        row.key: field_hashes(row.body)
+        for row in expansion
+        if row.key in wanted and row.body is not None
+    }
+
+
 def changed_fields(
-    rows: Iterable[Desired],
+    current: Mapping[str, Mapping[str, str]],
     recorded: Mapping[str, Mapping[str, str] | None],
     keys: Iterable[str],
 ) -> dict[str, tuple[str, ...] | None]:
@@ -50,11 +65,8 @@ def changed_fields(
 
     None where the lockfile has no field hashes for the row (sent by an older heyrender).
     """
-    wanted = set(keys)
     out: dict[str, tuple[str, ...] | None] = {}
-    for row in rows:
-        if row.key not in wanted:
-            continue
-        old = recorded.get(row.key)
-        out[row.key] = changed_paths(old, row.fields) if old is not None else None
+    for key in keys:
+        old = recorded.get(key)
+        out[key] = changed_paths(old, current.get(key, {})) if old is not None else None
     return out
