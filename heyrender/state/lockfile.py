@@ -56,6 +56,7 @@ class Entry:
     failure_code: str | None = None
     failure_message: str | None = None
     previous_video_ids: tuple[str, ...] = field(default=())
+    fields: dict[str, str] | None = field(default=None, hash=False)  # path -> value hash, sent
 
     @property
     def finished(self) -> bool:
