@@ -136,3 +136,14 @@ def test_a_malformed_csv_reports_the_serial_error(campaign) -> None:
     text = people(400) + '"unterminated,x,a1,v1,T,\n'
     kind, message = both(campaign(MANIFEST, text))
     assert kind == "error" and "malformed CSV" in message
+
+
+def test_crlf_line_ends_split_alike(campaign) -> None:
+    text = people(300).replace("\n", "\r\n")
+    valid, invalid, _, problems = both(campaign(MANIFEST, text.encode()))
+    assert (valid, invalid, problems) == (300, 0, [])
+
+
+def test_bare_carriage_returns_stay_in_one_process(campaign) -> None:
+    path = campaign(MANIFEST, people(300).replace("\n", "\r").encode())
+    assert parallel.validate(load(path), 4) is None

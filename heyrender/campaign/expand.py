@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ class Field:
         self, path: tuple[str, ...], compiled: templating.CompiledTemplate, kind: str | None
     ):
         self.path, self.render, self.coerce = path, compiled.render, COERCE.get(kind or "")
-        self.source, self.simple = compiled.source, compiled.simple
+        self.source = compiled.source
         self.name = ".".join(path)
 
 
@@ -166,7 +167,7 @@ def body_builder(tree: Any, fields: list[Field]) -> Callable[[list[str]], dict[s
     index = {id(item): i for i, item in enumerate(fields)}
     constants: list[Any] = []
     lines = ["def build(t):"]
-    names = iter(f"n{i}" for i in range(10**6))
+    names = (f"n{i}" for i in itertools.count())
 
     Store = Callable[[str], str]
 

@@ -78,7 +78,10 @@ def spans(path: Path, parts: int) -> list[Span] | None:
 def run_span(manifest: Manifest, span: Span) -> tuple[ValidationResult, Expansion] | None:
     try:
         expansion = Expansion(manifest, span)
-        return validate_span(manifest, expansion), expansion
+        result = validate_span(manifest, expansion)
+        expansion.keys.sort()
+        result.titles.sort()
+        return result, expansion
     except Exception:  # the serial pass reports it, exactly as it always has
         return None
 

@@ -9,19 +9,30 @@ share (see campaign.parallel).
 from __future__ import annotations
 
 from array import array
-from itertools import compress, pairwise
+from itertools import chain, compress, islice, pairwise
+from operator import eq
 
 
 class Ledger:
     def __init__(self) -> None:
         self.hashes = array("q")
         self.lines = array("L")
+        self.runs: list[array[int]] = []  # sorted copies of the hashes, span by span
+
+    def sort(self) -> None:
+        """Sorts the hashes once, here (in a span's own process), for suspects() to merge."""
+        self.runs = [array("q", sorted(self.hashes))]
 
     def add(self, text: str, line: int) -> None:
         self.hashes.append(hash(text))
         self.lines.append(line)
 
     def extend(self, other: Ledger) -> None:
+        if other.hashes:
+            if not self.hashes:
+                self.runs = list(other.runs)
+            else:
+                self.runs = [*self.runs, *other.runs] if self.runs and other.runs else []
         self.hashes.extend(other.hashes)
         self.lines.extend(other.lines)
 
@@ -30,11 +41,14 @@ class Ledger:
 
     def suspects(self) -> list[int]:
         """The lines, in order, of every entry whose hash occurs more than once."""
-        ordered = sorted(self.hashes)
+        if self.runs and sum(map(len, self.runs)) == len(self.hashes):
+            ordered = sorted(chain.from_iterable(self.runs))  # merging sorted runs: near O(n)
+        else:
+            ordered = sorted(self.hashes)
+        if not any(map(eq, ordered, islice(ordered, 1, None))):  # at C speed: the common case
+            return []
         repeated = {a for a, b in pairwise(ordered) if a == b}
         del ordered
-        if not repeated:
-            return []
         chosen = (value in repeated for value in self.hashes)
         return sorted(compress(self.lines, chosen))
 

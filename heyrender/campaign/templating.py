@@ -312,7 +312,6 @@ class CompiledTemplate:
     source: str
     render: Renderer
     references: frozenset[Reference]
-    simple: bool = False
 
 
 def parse(source: str) -> nodes.Template:
@@ -332,12 +331,11 @@ def parse(source: str) -> nodes.Template:
 
 def compile_template(source: str) -> CompiledTemplate:
     tree = parse(source)
-    simple = SIMPLE_LOOKUP.match(source) is not None
     try:
         render = renderer_for(source)
     except TemplateSyntaxError as exc:
         raise TemplateFault(exc.message or "syntax error", exc.lineno) from None
-    return CompiledTemplate(source, render, frozenset(references(tree)), simple)
+    return CompiledTemplate(source, render, frozenset(references(tree)))
 
 
 def renderer_for(source: str) -> Renderer:

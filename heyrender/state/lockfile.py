@@ -50,6 +50,7 @@ class Entry:
     failure_code: str | None = None
     failure_message: str | None = None
     previous_video_ids: tuple[str, ...] = field(default=())
+    fields: dict[str, str] | None = field(default=None, hash=False)  # path -> value hash, sent
     attempt: int | None = None  # v3: the row's create attempt, 1 for its first video
     idempotency_key: str | None = None  # v3: the key its create was (or will be) sent with
 
