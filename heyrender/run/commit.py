@@ -51,7 +51,15 @@ class GroupCommit:
         assert batch is not None
         self.running = True
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(None, sync_and_close, self.state.journal_descriptor())
+        descriptor = self.state.journal_descriptor()
+        try:
+            work = loop.run_in_executor(None, sync_and_close, descriptor)
+        except RuntimeError:  # the loop is shutting down: sync here (the final checkpoint
+            sync_and_close(descriptor)  # writes the lockfile durably anyway)
+            self.running = False
+            if not batch.done():
+                batch.set_result(None)
+            return
 
         def finished(done: asyncio.Future[None]) -> None:
             self.running = False
