@@ -105,11 +105,13 @@ def validate(
     context = multiprocessing.get_context("fork")
     with context.Pool(len(cut) - 1) as pool:
         pending = [pool.apply_async(run_span, (manifest, span)) for span in cut[1:]]
-        outcomes = [run_span(manifest, cut[0]), *(job.get() for job in pending)]
-    result, expansion = ValidationResult(manifest), Expansion(manifest)
-    for outcome in outcomes:
-        if outcome is None:
-            return None
-        result.absorb(outcome[0])
-        expansion.absorb(outcome[1])
-    return result, expansion
+        joined = run_span(manifest, cut[0])
+        for job in pending:  # joined one at a time, so no two copies of a span's hashes linger
+            outcome = job.get()
+            if joined is None or outcome is None:
+                joined = None
+                continue
+            joined[0].absorb(outcome[0])
+            joined[1].absorb(outcome[1])
+            del outcome
+    return joined
