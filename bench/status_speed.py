@@ -7,6 +7,7 @@ wall time and peak RSS of that process: min and median.
   status        heyrender status m.yaml          > /dev/null
   status-json   heyrender status m.yaml --json   > /dev/null
   imports       python -c 'import heyrender.cli' (the floor under any command)
+  status, no lockfile   the same command with nothing to read: its fixed cost
   plan-load     State.load: every Entry (what plan did with the lockfile before)
   plan-entries  state.view.plan_entries: what plan does now
 
@@ -107,6 +108,12 @@ def main() -> None:
         size = (folder / "m.lock").stat().st_size
         print(f"{args.rows:,} rows, lockfile {size / 2**20:.1f} MiB, {args.runs} runs each")
         report("imports", [python, "-c", "import heyrender.cli"], args.runs)
+        empty = folder / "empty"
+        empty.mkdir()
+        for name in ("m.yaml", "people.csv"):
+            (empty / name).write_bytes((folder / name).read_bytes())
+        status_empty = [python, "-m", "heyrender", "status", str(empty / "m.yaml")]
+        report("status, no lockfile", status_empty, args.runs)
         report("status", [python, "-m", "heyrender", "status", str(manifest)], args.runs)
         report(
             "status --json",

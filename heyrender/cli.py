@@ -319,15 +319,24 @@ API_BASE = click.option(
             "heyrender plan outreach.yaml --detailed-exitcode",
             "In CI: exit 0 when nothing is to do, 2 when rows are pending",
         ),
+        Example("heyrender plan outreach.yaml --out reviewed.plan", "Save it for review"),
     ]
 )
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--all", "show_all", is_flag=True, help="List every key, not the first ten.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="List every key, changes before unchanged rows."
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 0 with nothing to do, 2 with changes, 1 on error.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="Save the plan to FILE, for apply FILE to carry out exactly.",
 )
 @reports_errors
 def plan(
@@ -335,14 +344,21 @@ def plan(
     as_json: bool,
     show_all: bool,
     detailed_exitcode: bool,
+    out: str | None,
     allow_outside_campaign: bool,
 ) -> None:
-    """Show what apply would submit, row by row.
+    """Show what apply would submit and what it would cost.
 
     Compares the rows with the lockfile, like terraform plan, without talking to HeyGen:
-    rows to create, in progress, done, outdated, orphaned, uncertain and invalid.
+    rows to create, in progress, done, outdated (naming the fields that changed),
+    orphaned, uncertain and invalid; then the estimated seconds and USD of what apply
+    would submit.
     """
-    sys.exit(commands.plan(manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign))
+    sys.exit(
+        commands.plan(
+            manifest, as_json, show_all, detailed_exitcode, allow_outside_campaign, out=out
+        )
+    )
 
 
 @main.command(
@@ -382,7 +398,9 @@ def plan(
 )
 @click.option("--no-wait", is_flag=True, help="Submit and exit without waiting for renders.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0), help="Stop waiting after this many seconds."
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Stop after this many seconds (0: send nothing new, wait for nothing); exit 3.",
 )
 @click.option(
     "--settle-grace",
@@ -394,14 +412,37 @@ def plan(
 @API_BASE
 @pass_output
 @reports_errors
-def apply(output: OutputSettings, /, manifest: str, **options: Any) -> None:
+def apply(
+    output: OutputSettings,
+    /,
+    manifest: str,
+    yes: bool,
+    skip_invalid: bool,
+    replace_outdated: bool,
+    replace: tuple[str, ...],
+    resubmit_uncertain: bool,
+    limit: int | None,
+    concurrency: int,
+    poll_interval: float,
+    no_wait: bool,
+    timeout: float | None,
+    settle_grace: float,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
     """Submit the missing videos and follow them until done.
 
     Validates every row, settles any create whose answer was lost, shows the plan and asks
     for 'yes', then submits each missing video exactly once and records every step in the
     lockfile. Ctrl-C stops submitting and exits 130; running apply again continues.
     """
-    sys.exit(commands.apply(manifest, output, **options))
+    from heyrender.run.options import ApplyOptions, RunOptions
+
+    run = RunOptions(concurrency, poll_interval, no_wait, timeout, settle_grace)
+    options = ApplyOptions(
+        yes, skip_invalid, replace_outdated, replace, resubmit_uncertain, limit, run
+    )
+    sys.exit(commands.apply(manifest, options, api_base, output, allow_outside_campaign))
 
 
 @main.command(
@@ -455,3 +496,109 @@ def download(
     nothing is created when no video is completed.
     """
     sys.exit(commands.download(manifest, out, api_base, output, allow_outside_campaign))
+
+
+@main.command(
+    examples=[
+        Example(
+            "heyrender diff outreach.yaml --against origin/main", "What a pull request changes"
+        ),
+        Example("heyrender diff outreach.yaml --against HEAD~1 --json", "For machines"),
+    ]
+)
+@MANIFEST
+@click.option("--against", required=True, metavar="REV", help="Git revision to compare with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@reports_errors
+def diff(manifest: str, against: str, as_json: bool, allow_outside_campaign: bool) -> None:
+    """Show how each row's request changed since a git revision.
+
+    Renders the campaign as it was at REV (manifest and CSV read from git, never from the
+    working tree) and as it is now: changed rows field by field with old and new values,
+    then the added and removed rows.
+    """
+    sys.exit(commands.diff_since(manifest, against, as_json, allow_outside_campaign))
+
+
+VIDEOS = click.option(
+    "--videos",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="DIR",
+    help="Folder of downloaded videos.  [default: NAME-videos beside the manifest]",
+)
+
+
+@main.command(
+    examples=[
+        Example("heyrender report outreach.yaml", "Into outreach-report/index.html"),
+        Example("heyrender report outreach.yaml --out review/", "Somewhere else"),
+    ]
+)
+@MANIFEST
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="DIR",
+    help="Folder for index.html.  [default: NAME-report beside the manifest]",
+)
+@VIDEOS
+@API_BASE
+@reports_errors
+def report(
+    manifest: str,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
+    """Write a static HTML page to review the videos, one card per row.
+
+    Each card shows the key, status, title, script and duration; completed rows show a
+    thumbnail and play inline (downloaded files, else fresh URLs when HEYGEN_API_KEY is
+    set); failed rows their failure. Filter by status, search by key or text; it opens
+    from file:// with no server.
+    """
+    sys.exit(commands.report(manifest, out, videos, api_base, allow_outside_campaign))
+
+
+@main.command(
+    examples=[
+        Example("heyrender export outreach.yaml --columns first_name,company > merge.csv"),
+        Example("heyrender export outreach.yaml --format jsonl --out merge.jsonl"),
+    ]
+)
+@MANIFEST
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV with a header, or one JSON object per line.",
+)
+@click.option("--columns", metavar="A,B", help="CSV columns to carry over beside the key.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="Write to FILE, not stdout.",
+)
+@VIDEOS
+@API_BASE
+@reports_errors
+def export(
+    manifest: str,
+    fmt: str,
+    columns: str | None,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside_campaign: bool,
+) -> None:
+    """Write one line per row for mail merges, as CSV or JSON lines.
+
+    The key and the --columns picked from the CSV, then status, video_id, video page URL,
+    thumbnail URL, duration and download path. Thumbnail and page URLs need
+    HEYGEN_API_KEY (one status call per completed video).
+    """
+    sys.exit(commands.export(manifest, fmt, columns, out, videos, api_base, allow_outside_campaign))

@@ -31,7 +31,7 @@ def environment() -> tuple[tuple[str, str], ...]:
 
 EXIT_CODES = (
     ("0", "Success; for apply, every row done."),
-    ("1", "Invalid input, failed or uncertain rows, an API failure, or the lock is held."),
+    ("1", "Invalid input, failed or uncertain rows, an API or file failure, or a held lock."),
     ("2", "Usage error or no HEYGEN_API_KEY; plan --detailed-exitcode: changes pending."),
     ("3", "apply: still rendering when --timeout came; run apply again to continue."),
     ("130", "Interrupted by Ctrl-C; run the command again to continue."),

@@ -7,6 +7,8 @@
     │   └── LockfileError          names the lockfile and line
     ├── ConfigError                missing API key, unusable option values
     ├── StateLockHeld              another apply holds the manifest's state lock
+    ├── OverBudget                 the estimate is above --max-cost or the account's balance
+    ├── StalePlan                  a saved plan's manifest, CSV or lockfile changed since
     └── ApiError                   one class per way a HeyGen call can fail
         ├── InvalidRequest         400: this row's fault, permanent
         ├── AuthError              401/403: stop everything
@@ -98,6 +100,20 @@ class ConfigError(HeyrenderError):
 
 class StateLockHeld(HeyrenderError):
     pass
+
+
+class OverBudget(HeyrenderError):
+    pass
+
+
+class StalePlan(HeyrenderError):
+    def __init__(self, plan_path: str | Path, changed: list[str], hint: str | None = None) -> None:
+        self.path, self.changed = Path(plan_path), changed
+        super().__init__(
+            f"stale plan: {self.path.name} was made from a different {' and '.join(changed)}; "
+            "nothing was submitted",
+            hint,
+        )
 
 
 class ApiError(HeyrenderError):

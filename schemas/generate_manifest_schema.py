@@ -129,6 +129,47 @@ def v3_fields(wire: dict[str, Any], v2: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+RATE = {"type": "number", "minimum": 0}
+COST = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How plan and apply estimate the cost; HeyGen changes its prices.",
+    "properties": {
+        "words_per_minute": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": 150,
+            "description": "Speech rate at voice_settings.speed 1.0.",
+        },
+        "avatar_id_kind": {
+            "enum": ["studio", "photo"],
+            "default": "studio",
+            "description": "How to price rows with avatar_id: a digital twin or studio "
+            "avatar, or a photo avatar.",
+        },
+        "rates": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "USD per second of video.",
+            "properties": {
+                "photo": {**RATE, "default": 0.05, "description": "Photo avatar, 720p/1080p."},
+                "photo_4k": {**RATE, "default": 0.0667, "description": "Photo avatar, 4k."},
+                "studio": {
+                    **RATE,
+                    "default": 0.0667,
+                    "description": "Digital twin or studio avatar, 720p/1080p.",
+                },
+                "studio_4k": {
+                    **RATE,
+                    "default": 0.0833,
+                    "description": "Digital twin or studio avatar, 4k.",
+                },
+            },
+        },
+    },
+}
+
+
 FILE_FIELDS = {
     ("image_file",): "A local PNG or JPEG, relative to the manifest and inside the campaign; "
     "uploaded once by content and sent as image_asset_id.",
@@ -209,6 +250,7 @@ def build(
                 "description": "Constants available to templates as vars.*.",
             },
             "video": video,
+            "cost": COST,
         },
         "allOf": [
             {

@@ -254,7 +254,7 @@ def test_base_url_from_option_then_environment(monkeypatch) -> None:
     assert Settings.from_env().base_url == "https://api.heygen.com"
 
 
-def test_listing_follows_tokens_and_stops_at_created_since() -> None:
+def test_listing_reads_every_page_each_id_once_and_filters_created_since() -> None:
     pages = {
         None: {
             "videos": [{"id": "c", "title": "c", "status": "waiting", "created_at": 30}],
@@ -267,6 +267,12 @@ def test_listing_follows_tokens_and_stops_at_created_since() -> None:
             ],
             "token": "p3",
         },
+        "p3": {  # pages overlap while creates continue, and order is not promised
+            "videos": [
+                {"id": "c", "title": "c", "status": "waiting", "created_at": 30},
+                {"id": "d", "title": "d", "status": "waiting", "created_at": 40},
+            ],
+        },
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -278,7 +284,7 @@ def test_listing_follows_tokens_and_stops_at_created_since() -> None:
         async with client_for(handler) as client:
             return [v.video_id async for v in client.videos(created_since=15)]
 
-    assert run(collect()) == ["c", "b"]
+    assert run(collect()) == ["c", "b", "d"]
 
 
 def test_create_sends_the_body_as_json() -> None:

@@ -102,7 +102,7 @@ def test_limit_samples_then_the_rest_follows(drill, start_emulator) -> None:
     manifest = drill(5)
     emulator = start_emulator("--render-seconds", "0.2", "--max-concurrent", "5")
     sample = heyrender("apply", manifest, "--yes", "--limit", "2", *FAST, env=emulator.env())
-    assert sample.returncode == 0 and emulator.stats()["creates_accepted"] == 2
+    assert sample.returncode == 4 and emulator.stats()["creates_accepted"] == 2  # held back
     plan = heyrender("plan", manifest, "--json", env=emulator.env())
     assert json.loads(plan.stdout)["summary"]["create"] == 3
     rest = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
@@ -135,7 +135,10 @@ def test_outdated_rows_are_replaced_only_when_asked_and_old_ids_are_kept(
     assert plan.returncode == 2
     assert "~ p01@x.io" in plan.stdout
     untouched = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
-    assert "Nothing to submit." in untouched.stdout
+    assert untouched.returncode == 4, "outdated rows left as they are: held back"
+    assert "Nothing to submit." not in untouched.stdout
+    assert "1 outdated row(s) left as they are" in untouched.stdout
+    assert "p01@x.io. Pass --replace-outdated" in untouched.stdout
     replaced = heyrender(
         "apply", manifest, "--yes", "--replace-outdated", *FAST, env=emulator.env()
     )

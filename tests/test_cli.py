@@ -107,11 +107,12 @@ def test_apply_without_a_terminal_or_yes_refuses_and_submits_nothing(
 
 
 def test_apply_asks_and_only_yes_goes_ahead(campaign, cli, monkeypatch) -> None:
-    import heyrender.run.apply
+    import importlib
 
+    screen = importlib.import_module("heyrender.commands.apply_screen")
     monkeypatch.setenv("HEYGEN_API_KEY", "k")
     monkeypatch.setenv("HEYGEN_API_BASE", "http://127.0.0.1:9")
-    monkeypatch.setattr(heyrender.run.apply, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(screen, "stdin_is_terminal", lambda: True)
     result = cli("apply", campaign(), input="y\n")
     assert result.exit_code == 1
     assert "Submit 2 videos? Only 'yes' will be accepted" in result.output

@@ -111,19 +111,30 @@ def test_nothing_completed_creates_no_folder(campaign, cli, monkeypatch, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml", "people.csv"]
 
 
-def test_an_unreachable_file_server_fails_each_video_in_one_line(
-    campaign, cli, monkeypatch, tmp_path
-) -> None:
-    from heyrender.api import client
-    from heyrender.commands import save_videos as download
+UNREACHABLE_FILE = "http://127.0.0.1:9/files/v.mp4?signature=secret-part"
 
-    async def status(self, video_id: str) -> VideoStatus:
-        url = "http://127.0.0.1:9/files/v.mp4?signature=secret-part"
-        return VideoStatus(video_id=video_id, status="completed", video_url=url)
+
+@pytest.fixture
+def file_urls(monkeypatch):
+    """HeyGen's status call answers with this file URL for every video, without retry pauses."""
+    from heyrender.api import v3
+    from heyrender.commands import save_videos
+
+    def answer(url: str) -> None:
+        async def status(self, video_id: str) -> VideoStatus:
+            return VideoStatus(video_id=video_id, status="completed", video_url=url)
+
+        monkeypatch.setattr(v3.V3Provider, "video", status)
 
     monkeypatch.setenv("HEYGEN_API_KEY", "k")
-    monkeypatch.setattr(client.HeyGenClient, "video_status", status)
-    monkeypatch.setattr(download, "RETRY_PAUSE", 0.0)
+    monkeypatch.setattr(save_videos, "RETRY_PAUSE", 0.0)
+    return answer
+
+
+def test_an_unreachable_file_server_fails_each_video_in_one_line(
+    campaign, cli, file_urls, tmp_path
+) -> None:
+    file_urls(UNREACHABLE_FILE)
     manifest = campaign()
     write_completed(manifest, "dana@acme.io", "li@globex.com")
     result = cli("download", manifest, "--out", tmp_path / "videos")
@@ -135,10 +146,30 @@ def test_an_unreachable_file_server_fails_each_video_in_one_line(
     assert "secret-part" not in result.output
     assert result.stdout.endswith(
         "Saved 0 videos to "
-        f"{tmp_path / 'videos'}; 0 were already there.\n"
-        "2 downloads failed; run heyrender download again to retry them.\n"
+        f"{tmp_path / 'videos'}; 0 already there.\n"
+        "2 videos not saved; run heyrender download again to retry.\n"
     )
     assert not (tmp_path / "videos").exists()
+
+
+def test_a_server_that_is_down_stops_download_instead_of_trying_every_video(
+    campaign, cli, file_urls, monkeypatch, tmp_path
+) -> None:
+    from heyrender.commands import save_videos
+
+    file_urls(UNREACHABLE_FILE)
+    monkeypatch.setattr(save_videos, "CONCURRENCY", 1)
+    monkeypatch.setattr(save_videos, "FAILURES_IN_A_ROW", 3)
+    manifest = campaign()
+    write_completed(manifest, *(f"k{i:02d}" for i in range(30)))
+    result = cli("download", manifest, "--out", tmp_path / "videos")
+    assert result.exit_code == 1
+    assert result.stdout.count("failed: could not connect") == 3
+    assert result.stdout.endswith(
+        f"Saved 0 videos to {tmp_path / 'videos'}; 0 already there.\n"
+        "Stopped after 3 downloads in a row failed; 27 not tried.\n"
+        "30 videos not saved; run heyrender download again to retry.\n"
+    )
 
 
 def test_a_folder_that_cannot_be_made_is_one_error_line(campaign, cli, monkeypatch) -> None:
@@ -168,7 +199,7 @@ def test_tricky_keys_download_to_one_file_each(start_emulator, tmp_path) -> None
 
     first = heyrender("--quiet", "download", manifest, env=emulator.env())
     assert first.returncode == 0, first.stdout + first.stderr
-    assert first.stdout == f"Saved 6 videos to {tmp_path / 'drill-videos'}; 0 were already there.\n"
+    assert first.stdout == f"Saved 6 videos to {tmp_path / 'drill-videos'}; 0 already there.\n"
     files = sorted((tmp_path / "drill-videos").iterdir())
     assert sorted(p.name for p in files) == sorted(file_name(k) for k in TRICKY_KEYS)
     assert all(p.read_bytes()[4:8] == b"ftyp" for p in files)
@@ -177,27 +208,23 @@ def test_tricky_keys_download_to_one_file_each(start_emulator, tmp_path) -> None
     assert again.returncode == 0, again.stdout + again.stderr
     assert "6 completed videos, 6 already in" in again.stdout
     assert again.stdout.endswith(
-        f"Saved 0 videos to {tmp_path / 'drill-videos'}; 6 were already there.\n"
+        f"Saved 0 videos to {tmp_path / 'drill-videos'}; 6 already there.\n"
     )
 
 
 def test_a_full_disk_stops_download_with_one_error_and_no_partial_file(
-    campaign, cli, monkeypatch, tmp_path
+    campaign, cli, file_urls, monkeypatch, tmp_path
 ) -> None:
     import errno
 
-    from heyrender.api import client
-
-    async def status(self, video_id: str) -> VideoStatus:
-        return VideoStatus(video_id=video_id, status="completed", video_url="http://x/v.mp4")
+    from heyrender.api import v3
 
     async def fill_disk(self, url: str, target: Path) -> int:
         target.write_bytes(b"half a video")
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
 
-    monkeypatch.setenv("HEYGEN_API_KEY", "k")
-    monkeypatch.setattr(client.HeyGenClient, "video_status", status)
-    monkeypatch.setattr(client.HeyGenClient, "download", fill_disk)
+    file_urls("http://x/v.mp4")
+    monkeypatch.setattr(v3.V3Provider, "download", fill_disk)
     manifest = campaign()
     write_completed(manifest, "dana@acme.io")
     out = tmp_path / "videos"

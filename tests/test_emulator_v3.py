@@ -139,7 +139,7 @@ def wait_until_finished(api: httpx.Client, video_id: str, timeout: float = 10) -
 
 
 def test_create_get_list_statuses_have_heygens_shapes(http) -> None:
-    api = http("--render-seconds", "0.4", "--max-concurrent", "10")
+    api = http("--render-seconds", "1", "--max-concurrent", "10")
     created = conforms(api.post("/v3/videos", json=avatar("one")), "POST", "/v3/videos")["data"]
     assert created["status"] == "waiting" and created["output_format"] == "mp4"
     webm = conforms(
@@ -147,7 +147,9 @@ def test_create_get_list_statuses_have_heygens_shapes(http) -> None:
     )
     assert webm["data"]["output_format"] == "webm"
     early = conforms(api.get(f"/v3/videos/{created['video_id']}"), "GET", "/v3/videos/{video_id}")
-    assert early["data"]["status"] == "pending" and early["data"]["video_url"] is None
+    if early["data"]["status"] != "completed":  # a busy machine may take a second to ask
+        assert early["data"]["status"] in ("pending", "processing")
+        assert early["data"]["video_url"] is None and early["data"]["completed_at"] is None
     done = wait_until_finished(api, created["video_id"])
     answer = conforms(api.get(f"/v3/videos/{created['video_id']}"), "GET", "/v3/videos/{video_id}")
     video = answer["data"]
@@ -203,23 +205,27 @@ def test_invalid_bodies_get_400_naming_the_field(shared) -> None:
     assert creates(api) == created
 
 
-def test_idempotency_key_replays_the_first_answer_even_for_another_body(http) -> None:
-    api = http("--max-concurrent", "10")
+def test_idempotency_key_replays_the_first_answer_even_for_another_body(shared) -> None:
+    api = shared
+    before = api.get("/_emulator/stats").json()
     key = {"Idempotency-Key": "campaign:row-1.attempt_0"}
-    first = api.post("/v3/videos", json=avatar("a"), headers=key)
-    again = api.post("/v3/videos", json=avatar("a"), headers=key)
+    first = api.post("/v3/videos", json=avatar("replayed"), headers=key)
+    again = api.post("/v3/videos", json=avatar("replayed"), headers=key)
     changed = api.post("/v3/videos", json=avatar("changed"), headers=key)
     assert first.json() == again.json() == changed.json()
     assert "idempotent-replayed" not in first.headers
     assert again.headers["idempotent-replayed"] == "true"
-    other = api.post("/v3/videos", json=avatar("a"), headers={"Idempotency-Key": "row-2"})
+    other = api.post("/v3/videos", json=avatar("replayed"), headers={"Idempotency-Key": "row-2"})
     assert other.json()["data"]["video_id"] != first.json()["data"]["video_id"]
     # keys are scoped per endpoint: the same key uploads an asset
     asset = api.post("/v3/assets", files={"file": ("p.png", PNG)}, headers=key)
     assert asset.status_code == 200 and "idempotent-replayed" not in asset.headers
     stats = api.get("/_emulator/stats").json()
-    assert (stats["creates_accepted"], stats["idempotent_replays"]) == (2, 2)
-    assert stats["creates_by_title"] == {"a": 2}
+    assert stats["creates_accepted"] - before["creates_accepted"] == 2
+    assert stats["idempotent_replays"] - before["idempotent_replays"] == 2
+    other_body = stats["idempotent_replays_of_another_body"]
+    assert other_body - before["idempotent_replays_of_another_body"] == 1
+    assert stats["creates_by_title"]["replayed"] == 2 and "changed" not in stats["creates_by_title"]
 
 
 def test_a_refused_create_releases_its_key(shared) -> None:
@@ -282,19 +288,22 @@ def test_a_create_whose_answer_was_lost_replays_under_its_key(http) -> None:
     assert api.get("/_emulator/stats").json()["creates_accepted"] == 1
 
 
-def test_pages_are_stable_while_creates_continue(http) -> None:
-    api = http("--max-concurrent", "1000")
+def test_pages_are_stable_while_creates_continue(shared) -> None:
+    api = shared
     before = [
-        api.post("/v3/videos", json=avatar(f"t{i}")).json()["data"]["video_id"] for i in range(23)
+        api.post("/v3/videos", json=avatar(f"paged {i}")).json()["data"]["video_id"]
+        for i in range(23)
     ]
     seen: list[str] = []
     token = None
     pages = 0
     while True:
-        params: dict[str, Any] = {"limit": 5} | ({"token": token} if token else {})
+        params: dict[str, Any] = {"limit": 5, "title": "paged"} | (
+            {"token": token} if token else {}
+        )
         page = conforms(api.get("/v3/videos", params=params), "GET", "/v3/videos")
         seen += [video["id"] for video in page["data"]]
-        api.post("/v3/videos", json=avatar(f"new{pages}"))  # a create between every two pages
+        api.post("/v3/videos", json=avatar(f"paged late {pages}"))  # a create between two pages
         pages += 1
         if not page["has_more"]:
             assert page["next_token"] is None
@@ -370,7 +379,8 @@ def test_delete_makes_a_video_unknown_everywhere(shared) -> None:
     error_of(api.delete(f"/v3/videos/{gone}"), 404, "video_not_found")
     assert api.get(f"/v2/videos/{gone}").status_code == 404
     statuses = api.get("/v3/videos/statuses", params={"video_ids": f"{gone},{keep}"}).json()["data"]
-    assert [s["status"] for s in statuses] == ["not_found", "queued"]
+    assert statuses[0]["status"] == "not_found"
+    assert statuses[1]["status"] in ("queued", "pending", "processing", "completed")
     listed = api.get("/v3/videos", params={"title": "deletion"}).json()["data"]
     assert [v["id"] for v in listed] == [keep]
 

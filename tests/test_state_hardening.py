@@ -4,6 +4,7 @@ nothing is left behind."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -209,6 +210,15 @@ def test_a_broken_field_names_its_line_row_and_field(tmp_path, fields, words) ->
     assert str(caught.value).startswith(f"m.lock line 2: row 'dana@acme.io': {words}")
 
 
+def test_an_escaped_half_surrogate_is_refused_and_a_pair_is_kept(tmp_path) -> None:
+    path = tmp_path / "m.lock"
+    path.write_text('{"heyrender_lockfile": 1}\n' + ROW + '"title": "a\\ud83d\\ude00"}\n')
+    assert lockfile.load(path)["dana@acme.io"].title == "a\U0001f600"
+    path.write_text('{"heyrender_lockfile": 1}\n' + ROW + '"title": "a\\ud800"}\n')
+    with pytest.raises(LockfileError, match="line 2: not text: it escapes half of a UTF-16"):
+        lockfile.load(path)
+
+
 def test_a_status_must_be_one_of_the_status_enum(tmp_path) -> None:
     path = tmp_path / "m.lock"
     path.write_text('{"heyrender_lockfile": 1}\n{"key": "a", "request": "r", "status": "done"}\n')
@@ -323,6 +333,16 @@ def test_a_checkpoint_removes_temporaries_a_killed_write_left(tmp_path) -> None:
     assert set(lockfile.load(lock)) == {"a", "b"}
 
 
+def test_a_checkpoint_with_nothing_new_still_removes_stale_temporaries(tmp_path) -> None:
+    lock = saved(tmp_path, entry("a"))
+    before = lock.read_bytes()
+    (tmp_path / ".m.lock.zzzzzzzz").write_bytes(before)
+    with StateLock(lock, "m.yaml"):
+        State.load(lock, "m.yaml").checkpoint()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lock"]
+    assert lock.read_bytes() == before
+
+
 def test_a_failed_write_removes_its_temporary(tmp_path, monkeypatch) -> None:
     lock = saved(tmp_path, entry("a"))
 
@@ -333,6 +353,42 @@ def test_a_failed_write_removes_its_temporary(tmp_path, monkeypatch) -> None:
     with pytest.raises(OSError, match="disk gone"):
         lockfile.save(lock, {"b": entry("b")}, "m.yaml")
     assert [p.name for p in tmp_path.iterdir()] == ["m.lock"]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [(errno.EACCES, "Permission denied"), (errno.ENOSPC, "No space left")]
+)
+def test_a_lockfile_that_cannot_be_written_is_a_clear_error(
+    tmp_path, monkeypatch, code, words
+) -> None:
+    path = saved(tmp_path, entry("a"))
+    before = path.read_bytes()
+    real_open = os.open
+
+    def refuse(name, flags, *rest):
+        if flags & os.O_EXCL:
+            raise OSError(code, os.strerror(code))
+        return real_open(name, flags, *rest)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(LockfileError, match=rf"m\.lock: cannot be written \({words}"):
+        lockfile.save(path, {"b": entry("b")}, "m.yaml")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.lock"]
+
+
+def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    state = State.load(tmp_path / "m.lock", "m.yaml")
+    real_open = os.open
+
+    def refuse(name, flags, *rest):
+        if str(name).endswith(".journal"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(name, flags, *rest)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(LockfileError, match=r"m\.lock\.journal: cannot be opened \(Read-only"):
+        state.record(entry("a"), durable=True)
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

@@ -1,12 +1,18 @@
-"""An async HeyGen client: timeouts that fit the API, retries only where they are safe."""
+"""An async HTTP client for HeyGen: timeouts that fit the API, retries only where they are safe.
+
+It knows envelopes and error classes (wire.py), not paths: those belong to the adapters
+(v2.py, v3.py) behind the provider boundary (provider.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import random
+import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,15 @@ from heyrender.errors import (
     TransientError,
 )
 
+# httpcore asks `import sniffio` on every request; when sniffio is not installed, that failed
+# import is retried each time, a path search costing ~20% of apply's CPU. A None entry makes
+# the import fail at once, and httpcore then assumes asyncio, which is what runs it here.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
 DEFAULT_BASE = "https://api.heygen.com"
 KEY_ENV, BASE_ENV = "HEYGEN_API_KEY", "HEYGEN_API_BASE"
+BASE_HINT = f"check --api-base / {BASE_ENV} and the network; for the emulator, is it running?"
 
 
 class ApiKey:
@@ -49,12 +62,15 @@ class Settings:
     api_key: ApiKey
     create_timeout: float = 90.0
     read_timeout: float = 30.0
-    connect_timeout: float = 10.0
+    connect_timeout: float = 5.0
     max_attempts: int = 8
+    connect_attempts: int = 3  # a refused connection or DNS failure: fail within seconds
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     rate_limit_cap: float = 60.0
-    max_connections: int = 100
+    in_progress_pause: float = 1.0  # after a 409 request_in_progress, before the same key again
+    in_progress_attempts: int = 60
+    max_connections: int = 10
 
     @classmethod
     def from_env(cls, api_base: str | None = None, **overrides: Any) -> Settings:
@@ -65,10 +81,30 @@ class Settings:
                 hint=f"export {KEY_ENV}=<your HeyGen API key>, or rehearse against the bundled "
                 f"emulator: heyrender emulator, then {BASE_ENV}=http://127.0.0.1:<port>",
             )
-        base = (api_base or os.environ.get(BASE_ENV) or DEFAULT_BASE).rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise ConfigError(f"API base {base!r} is not an http(s) URL")
-        return cls(base_url=base, api_key=ApiKey(key), **overrides)
+        if not key.isascii() or not key.isprintable():
+            raise ConfigError(
+                f"{KEY_ENV} holds a character that is not printable ASCII; "
+                "HeyGen keys are plain ASCII",
+                hint="copy the key again from HeyGen's settings page (a pasted quote or space?)",
+            )
+        return cls(base_url=checked_base(api_base), api_key=ApiKey(key), **overrides)
+
+    def evolve(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def checked_base(api_base: str | None) -> str:
+    base = (api_base or os.environ.get(BASE_ENV) or DEFAULT_BASE).strip().rstrip("/")
+    try:
+        url = httpx.URL(base)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(
+            f"API base {base!r} is not an http(s) URL",
+            hint=f"pass --api-base https://api.heygen.com (or set {BASE_ENV})",
+        )
+    return base
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -81,6 +117,7 @@ class HeyGenClient:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
+        self.requests = 0
         limits = httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_connections,
@@ -94,6 +131,11 @@ class HeyGenClient:
             follow_redirects=False,
         )
 
+        # httpcore matches every queued request against every pooled connection each time
+        # one frees (O(queued x pool) per request): queue here instead, at most one request
+        # per connection in httpcore's hands.
+        self._gate = asyncio.Semaphore(settings.max_connections)
+
     def __repr__(self) -> str:
         return f"HeyGenClient({self.settings.base_url!r})"
 
@@ -106,54 +148,124 @@ class HeyGenClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def create_video(
-        self, body: dict[str, Any], *, wait_when_rate_limited: bool = True
-    ) -> str:
-        """POSTs one video and returns its id. Never resends once the request may have landed."""
-        attempt = 0
+    # creates ----------------------------------------------------------------
+
+    async def create(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        wait_when_rate_limited: bool = True,
+    ) -> Any:
+        """POSTs one create and returns the answer's payload.
+
+        Without an idempotency key a create is never resent once it may have landed: that
+        raises OutcomeUnknown. With a key, such a create is resent at once with the same key
+        (HeyGen replays the first answer), and a 409 request_in_progress waits, then resends.
+        """
+        headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        attempt = connects = in_progress = 0
         while True:
+            self.requests += 1
             try:
-                response = await self._http.post(
-                    wire.CREATE_PATH, json=body, timeout=self._timeout(self.settings.create_timeout)
-                )
+                async with self._gate:
+                    response = await self._http.post(
+                        path,
+                        json=body,
+                        headers=headers,
+                        timeout=self._timeout(self.settings.create_timeout),
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never left this machine: safe to try again
-                attempt = await self._pause_or_raise(attempt, TransientError(describe(exc)))
+                connects = await self._connect_pause_or_raise(connects, exc)
                 continue
             except httpx.TransportError as exc:
-                raise OutcomeUnknown(f"create {describe(exc)}; the video may exist") from None
+                unknown = OutcomeUnknown(f"create {describe(exc)}; the video may exist")
+                if idempotency_key is None:
+                    raise unknown from None
+                attempt = await self._pause_or_raise(attempt, unknown)
+                continue
             try:
-                return wire.created_video_id(self._payload(response, creating=True))
+                return self._payload(response, creating=True)
             except RateLimited as exc:
                 if not wait_when_rate_limited or attempt + 1 >= self.settings.max_attempts:
                     raise
                 attempt += 1
                 await asyncio.sleep(self._rate_limit_pause(exc))
+            except OutcomeUnknown as exc:
+                if idempotency_key is None:
+                    raise
+                if exc.code == wire.IN_PROGRESS_CODE:
+                    in_progress += 1
+                    if in_progress >= self.settings.in_progress_attempts:
+                        raise
+                    await asyncio.sleep(self.settings.in_progress_pause * random.uniform(1, 1.5))
+                    continue
+                attempt = await self._pause_or_raise(attempt, exc)
+
+    async def create_video(
+        self, body: dict[str, Any], *, wait_when_rate_limited: bool = True
+    ) -> str:
+        """v2's create: POST /v2/videos without a key; returns the video id."""
+        payload = await self.create(
+            wire.CREATE_PATH, body, wait_when_rate_limited=wait_when_rate_limited
+        )
+        return wire.created_video_id(payload)
+
+    # reads --------------------------------------------------------------------
+
+    async def read(self, method: str, path: str, **kwargs: Any) -> Any:
+        attempt = connects = 0
+        while True:
+            self.requests += 1
+            try:
+                async with self._gate:
+                    response = await self._http.request(method, path, **kwargs)
+                return self._payload(response, creating=False)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                connects = await self._connect_pause_or_raise(connects, exc)
+            except httpx.TransportError as exc:
+                attempt = await self._pause_or_raise(attempt, TransientError(describe(exc)))
+            except TransientError as exc:
+                attempt = await self._pause_or_raise(attempt, exc)
+            except RateLimited as exc:
+                if attempt + 1 >= self.settings.max_attempts:
+                    raise
+                attempt += 1
+                await asyncio.sleep(self._rate_limit_pause(exc))
 
     async def video_status(self, video_id: str) -> wire.VideoStatus:
-        payload = await self._read("GET", wire.STATUS_PATH.format(video_id=video_id))
+        payload = await self.read("GET", wire.STATUS_PATH.format(video_id=video_id))
         return wire.status_of(payload, video_id)
 
     async def list_page(self, limit: int = 100, token: str | None = None) -> wire.Page:
         params: dict[str, Any] = {"limit": limit}
         if token:
             params["token"] = token
-        return wire.page_of(await self._read("GET", wire.LIST_PATH, params=params))
+        return wire.page_of(await self.read("GET", wire.LIST_PATH, params=params))
 
     async def videos(
         self, *, created_since: float | None = None
     ) -> AsyncIterator[wire.VideoStatus]:
-        """Every video, newest first, stopping at the first one older than created_since."""
+        """Every listed video created since created_since (all when None), in any order.
+
+        The list's order is not relied on: every page is read, each video id given once.
+        """
         token: str | None = None
+        seen: set[str] = set()
         while True:
             page = await self.list_page(token=token)
             for video in page.videos:
+                if video.video_id in seen:
+                    continue
+                seen.add(video.video_id)
                 if (
                     created_since is not None
                     and video.created_at is not None
-                    and (video.created_at < created_since)
+                    and video.created_at < created_since
                 ):
-                    return
+                    continue
                 yield video
             if not page.next_token or not page.videos:
                 return
@@ -185,28 +297,14 @@ class HeyGenClient:
         except httpx.InvalidURL as exc:
             raise ApiError(f"HeyGen gave a file URL that is not usable ({server})") from exc
 
-    async def _read(self, method: str, path: str, **kwargs: Any) -> Any:
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.request(method, path, **kwargs)
-                return self._payload(response, creating=False)
-            except httpx.TransportError as exc:
-                attempt = await self._pause_or_raise(attempt, TransientError(describe(exc)))
-            except TransientError as exc:
-                attempt = await self._pause_or_raise(attempt, exc)
-            except RateLimited as exc:
-                if attempt + 1 >= self.settings.max_attempts:
-                    raise
-                attempt += 1
-                await asyncio.sleep(self._rate_limit_pause(exc))
+    # the machinery --------------------------------------------------------------
 
     def _payload(self, response: httpx.Response, *, creating: bool) -> Any:
         try:
             payload = response.json()
         except ValueError:
             payload = None
-        if response.status_code != 200 or wire.has_error(payload):
+        if response.status_code not in (200, 201) or wire.has_error(payload):
             raise wire.classify(
                 response.status_code,
                 payload,
@@ -217,6 +315,12 @@ class HeyGenClient:
             kind = OutcomeUnknown if creating else TransientError
             raise kind(f"HeyGen answered {response.status_code} without JSON")
         return payload
+
+    async def _connect_pause_or_raise(self, connects: int, exc: httpx.TransportError) -> int:
+        if connects + 1 >= self.settings.connect_attempts:
+            raise TransientError(f"{describe(exc)} to {self.settings.base_url}") from None
+        await asyncio.sleep(backoff(connects, self.settings.backoff_base, 2.0) + 0.2)
+        return connects + 1
 
     async def _pause_or_raise(self, attempt: int, error: ApiError) -> int:
         if attempt + 1 >= self.settings.max_attempts:
@@ -229,18 +333,6 @@ class HeyGenClient:
 
     def _timeout(self, read: float) -> httpx.Timeout:
         return httpx.Timeout(read, connect=self.settings.connect_timeout)
-
-
-def file_server(url: str) -> str:
-    """scheme://host[:port] of a URL, without its path or signed query."""
-    try:
-        parts = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return "an unreadable URL"
-    if not parts.scheme or not parts.host:
-        return "a URL without a host"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.host}{port}"
 
 
 def describe(exc: httpx.TransportError) -> str:
@@ -257,3 +349,15 @@ def describe(exc: httpx.TransportError) -> str:
         if isinstance(exc, kind):
             return words
     return type(exc).__name__
+
+
+def file_server(url: str) -> str:
+    """scheme://host[:port] of a URL, without its path or signed query."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "an unreadable URL"
+    if not parts.scheme or not parts.host:
+        return "a URL without a host"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"

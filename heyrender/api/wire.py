@@ -1,6 +1,6 @@
-"""HeyGen's wire format, and nothing else: paths, envelopes, statuses, error classes.
+"""HeyGen's wire format shared by both API versions: envelopes, statuses, error classes.
 
-The only module that knows what HeyGen's JSON looks like; a move to v3 changes this file.
+What differs per version (paths, body, list and status shapes) lives in v2.py and v3.py.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from heyrender.errors import (
     RateLimited,
     TransientError,
 )
+from heyrender.status import Status
 
-CREATE_PATH = "/v2/videos"
+CREATE_PATH = "/v2/videos"  # v2's paths, also served by the emulator
 LIST_PATH = "/v2/videos"
 STATUS_PATH = "/v2/videos/{video_id}"
 KEY_HEADER = "x-api-key"
-
-COMPLETED, FAILED = "completed", "failed"
-TERMINAL = frozenset({COMPLETED, FAILED})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IN_PROGRESS_CODE = "request_in_progress"
 CREDIT_CODES = frozenset({"insufficient_credit", "trial_video_limit_exceeded"})
 AUTH_CODES = frozenset({"unauthorized", "invalid_api_key", "authentication_failed"})
 DEFAULT_RETRY_AFTER = 5.0
@@ -35,7 +35,7 @@ DEFAULT_RETRY_AFTER = 5.0
 @dataclass(frozen=True)
 class VideoStatus:
     video_id: str
-    status: str
+    status: Status
     title: str | None = None
     created_at: float | None = None
     completed_at: float | None = None
@@ -47,11 +47,14 @@ class VideoStatus:
 
     @property
     def finished(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.finished
 
     @property
     def out_of_credit(self) -> bool:
-        return self.status == FAILED and "INSUFFICIENT_CREDIT" in (self.failure_code or "").upper()
+        return (
+            self.status is Status.FAILED
+            and "INSUFFICIENT_CREDIT" in (self.failure_code or "").upper()
+        )
 
 
 @dataclass(frozen=True)
@@ -139,19 +142,25 @@ def epoch(value: Any) -> float | None:
         return None
 
 
+def text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def video_status(item: dict[str, Any], video_id: str | None = None) -> VideoStatus:
     duration = item.get("duration")
     return VideoStatus(
         video_id=str(item.get("id") or item.get("video_id") or video_id or ""),
-        status=str(item.get("status") or "unknown").lower(),
+        status=Status.from_api(item.get("status") if isinstance(item.get("status"), str) else None),
         title=item.get("title") if isinstance(item.get("title"), str) else None,
         created_at=epoch(item.get("created_at")),
         completed_at=epoch(item.get("completed_at")),
-        video_url=item.get("video_url") or None,
-        thumbnail_url=item.get("thumbnail_url") or None,
-        duration=float(duration) if isinstance(duration, (int, float)) else None,
-        failure_code=item.get("failure_code") or None,
-        failure_message=item.get("failure_message") or None,
+        video_url=text(item.get("video_url")),
+        thumbnail_url=text(item.get("thumbnail_url")),
+        duration=float(duration)
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool)
+        else None,
+        failure_code=text(item.get("failure_code")),
+        failure_message=text(item.get("failure_message")),
     )
 
 

@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema
+from heyrender.campaign.cost import CostModel
 from heyrender.campaign.paths import Boundary, PathRefused
 from heyrender.errors import ManifestError, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
@@ -35,6 +36,7 @@ class Manifest:
     video: dict[str, Any]
     lines: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
     api: ApiVersion = DEFAULT_API
+    cost: CostModel = field(default_factory=CostModel)
     boundary: Boundary | None = None
 
     @property
@@ -145,6 +147,7 @@ def load(path: str | Path, allow_outside: bool = False) -> Manifest:
         video=data["video"],
         lines=lines,
         api=api,
+        cost=CostModel.from_section(data.get("cost")),
         boundary=boundary,
     )
 

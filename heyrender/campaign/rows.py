@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
+from heyrender.campaign.cost import AvatarKind, RowCost
 from heyrender.campaign.expand import Expansion, canonical_json
+from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
 from heyrender.campaign.schema import FieldProblem
@@ -29,6 +31,13 @@ class Desired:
     title: str | None
     problems: tuple[FieldProblem, ...] = ()
     media: tuple[MediaUse, ...] = ()
+    cost: RowCost | None = None  # None for a row with no body
+    # path -> value hash of the body; filled by Campaign.bodies() for what apply sends
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+KINDS = tuple(AvatarKind)
+NO_COST = float("nan")
 
 
 class Rows(Sequence[Desired]):
@@ -44,6 +53,9 @@ class Rows(Sequence[Desired]):
         self.digests = bytearray()
         self.problems: dict[int, tuple[FieldProblem, ...]] = {}
         self.media: dict[int, tuple[MediaUse, ...]] = {}
+        self.seconds = array("d")  # NaN: unknown (audio) or no cost (no body)
+        self.rates = array("d")  # NaN: no cost
+        self.kinds = bytearray()
 
     def add(
         self,
@@ -52,6 +64,7 @@ class Rows(Sequence[Desired]):
         digest: bytes,
         problems: list[FieldProblem],
         media: tuple[MediaUse, ...] = (),
+        cost: RowCost | None = None,
     ) -> None:
         if problems:
             self.problems[len(self.keys)] = tuple(problems)
@@ -60,6 +73,10 @@ class Rows(Sequence[Desired]):
         self.keys.append(key)
         self.lines.append(line)
         self.digests += digest
+        seconds = cost.seconds if cost is not None else None
+        self.seconds.append(NO_COST if seconds is None else seconds)
+        self.rates.append(cost.rate if cost is not None else NO_COST)
+        self.kinds.append(KINDS.index(cost.kind) if cost is not None else 0)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -73,7 +90,14 @@ class Rows(Sequence[Desired]):
             None,
             self.problems.get(index, ()),
             self.media.get(index, ()),
+            self._cost(index),
         )
+
+    def _cost(self, index: int) -> RowCost | None:
+        rate, seconds = self.rates[index], self.seconds[index]
+        if rate != rate:  # NaN
+            return None
+        return RowCost(None if seconds != seconds else seconds, rate, KINDS[self.kinds[index]])
 
     @overload
     def __getitem__(self, index: int) -> Desired: ...
@@ -106,7 +130,8 @@ class Campaign:
         for row in checked_rows(expansion):
             result.count(row)
             digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
-            rows.add(row.key, row.line, digest, row.problems, row.media)
+            cost = manifest.cost.row(row.body) if row.body is not None else None
+            rows.add(row.key, row.line, digest, row.problems, row.media, cost)
         result.close(expansion)
         campaign.validation = result
         campaign.media = expansion.media
@@ -132,11 +157,11 @@ class Campaign:
             desired = wanted.get(row.key)
             if desired is None or row.body is None or row.request_hash != desired.request:
                 continue
-            title = row.body.get("title")
+            title, fields = row.body.get("title"), field_hashes(row.body)
             row = replace(row, body=bind(row.body, row.media, uploaded(assets or {})))
             body = row.request_body if api is None else replace(row, api=api).request_body
             if body is not None:
-                yield replace(desired, title=title), body
+                yield replace(desired, title=title, fields=fields), body
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,7 @@ from heyrender.errors import HeyrenderError
 
 if TYPE_CHECKING:
     from heyrender.campaign.manifest import Manifest
+    from heyrender.run.options import ApplyOptions
     from heyrender.terminal import OutputSettings
 
 # Each command imports what only it needs (the HTTP client, rich, the state store) when it
@@ -79,11 +81,21 @@ def echo(line: str) -> None:
     click.echo(line)
 
 
+def warn(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def plan(
-    path: str, as_json: bool, show_all: bool, detailed_exitcode: bool, allow_outside: bool = False
+    path: str,
+    as_json: bool,
+    show_all: bool,
+    detailed_exitcode: bool,
+    allow_outside: bool = False,
+    out: str | None = None,
 ) -> int:
     from heyrender.campaign.rows import Campaign
     from heyrender.commands import output
+    from heyrender.run import changes, saved_plan
     from heyrender.run.plan import diff
     from heyrender.run.uploads import plan_uploads
     from heyrender.state.assets import AssetStore
@@ -91,42 +103,50 @@ def plan(
 
     manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
-    result = diff(campaign.rows, plan_entries(manifest.lockfile_path, manifest.path.name))
+    entries = plan_entries(manifest.lockfile_path, manifest.path.name)
+    result = diff(campaign.rows, entries)
     files = campaign.media_files(list(result["create"]))
     uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
+    cost = changes.estimate(campaign.rows, result["create"])
+    recorded = changes.recorded_fields(manifest, result["outdated"])
+    current = changes.current_fields(manifest, result["outdated"])
+    outdated = changes.changed_fields(current, recorded, result["outdated"])
+    if out is not None:
+        saved_plan.save(Path(out), manifest, result, campaign.rows, entries, cost)
     if as_json:
         data = result.to_json()
         if files:
             data["uploads"] = uploads.to_json()
+        data["estimate"] = cost.to_json()
+        data["changed_fields"] = {k: None if v is None else list(v) for k, v in outdated.items()}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        for line in output.plan_text(result, f"Plan for {manifest.name}", show_all=show_all):
+        title = f"Plan for {manifest.name}"
+        for line in output.plan_text(result, title, show_all=show_all, changes=outdated):
+            click.echo(line)
+        for line in output.estimate_text(cost, changes.estimate(campaign.rows, result["outdated"])):
             click.echo(line)
         if files:
             click.echo(output.uploads_text(uploads))
         if result["invalid"]:
             click.echo("Run heyrender validate for what is wrong with the invalid rows.", err=True)
+        if out is not None:
+            click.echo(f"Saved the plan to {out}; carry it out with: heyrender apply {out}")
     if detailed_exitcode:
         return 2 if result.has_changes else 0
     return 0
 
 
-def apply(path: str, output: OutputSettings, **options: Any) -> int:
-    from heyrender.api.client import Settings
-    from heyrender.run.apply import ApplyOptions
-    from heyrender.run.apply import apply as apply_manifest
-    from heyrender.run.reconcile import RunOptions
+def apply(
+    path: str,
+    options: ApplyOptions,
+    api_base: str | None,
+    output: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
+    from heyrender.commands.apply_screen import apply as apply_at_screen
 
-    manifest = load_manifest(path, options.pop("allow_outside_campaign", False))
-    settings = Settings.from_env(options.pop("api_base"))
-    run = RunOptions(
-        concurrency=options.pop("concurrency"),
-        poll_interval=options.pop("poll_interval"),
-        no_wait=options.pop("no_wait"),
-        timeout=options.pop("timeout"),
-        settle_grace=options.pop("settle_grace"),
-    )
-    return apply_manifest(manifest, settings, ApplyOptions(run=run, **options), echo, output)
+    return apply_at_screen(path, options, api_base, output, allow_outside)
 
 
 def status(
@@ -153,3 +173,57 @@ def download(
     manifest = load_manifest(path, allow_outside)
     settings = Settings.from_env(api_base)
     return download_videos(manifest, settings, Path(out) if out else None, output, echo)
+
+
+def diff_since(path: str, against: str, as_json: bool, allow_outside: bool = False) -> int:
+    from heyrender.commands.diff import diff
+
+    return diff(load_manifest(path, allow_outside), against, as_json, echo)
+
+
+def report(
+    path: str,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside: bool = False,
+) -> int:
+    from heyrender.commands.gallery import ReportOptions
+    from heyrender.commands.gallery import report as write_report
+    from heyrender.commands.media import settings_if_key, videos_folder
+
+    manifest = load_manifest(path, allow_outside)
+    folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
+    options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
+    return write_report(manifest, options, echo)
+
+
+def export(
+    path: str,
+    fmt: str,
+    columns: str | None,
+    out: str | None,
+    videos: str | None,
+    api_base: str | None,
+    allow_outside: bool = False,
+) -> int:
+    from heyrender.commands.delivery import ExportFormat, ExportOptions
+    from heyrender.commands.delivery import export as write_export
+    from heyrender.commands.media import settings_if_key, videos_folder
+
+    manifest = load_manifest(path, allow_outside)
+    picked = tuple(name.strip() for name in (columns or "").split(",") if name.strip())
+    options = ExportOptions(
+        ExportFormat(fmt), picked, videos_folder(manifest, videos), settings_if_key(api_base)
+    )
+    if out is None:
+        return write_export(manifest, options, sys.stdout, warn)
+    target = Path(out)
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as written:
+            code = write_export(manifest, options, written, warn)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return code

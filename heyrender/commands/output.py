@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
@@ -15,6 +15,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 from heyrender.wording import counted
 
 if TYPE_CHECKING:
+    from heyrender.campaign.cost import Estimate
     from heyrender.campaign.expand import ExpandedRow
     from heyrender.campaign.validate import ValidationResult
     from heyrender.run.plan import Plan
@@ -104,13 +105,21 @@ MARKS = {
     "invalid": "!",
 }
 SHOWN_PER_GROUP = 10
+CHANGES_FIRST = ("create", "outdated", "uncertain", "orphaned", "invalid", "in_progress", "done")
 
 
-def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str]:
+def plan_text(
+    plan: Plan,
+    title: str,
+    *,
+    show_all: bool = False,
+    changes: Mapping[str, tuple[str, ...] | None] | None = None,
+) -> Iterable[str]:
+    """The plan as text; with changes, an outdated row names its changed fields."""
     from heyrender.run.plan import DESCRIPTIONS, GROUPS
 
     yield f"{title}: {counted(plan.total_rows, 'row')}"
-    for group in GROUPS:
+    for group in CHANGES_FIRST if show_all else GROUPS:
         keys = plan[group]
         if not keys:
             continue
@@ -118,11 +127,31 @@ def plan_text(plan: Plan, title: str, *, show_all: bool = False) -> Iterable[str
         yield f"  {DESCRIPTIONS[group]}: {len(keys):,}"
         shown = keys if show_all else keys[:SHOWN_PER_GROUP]
         for key in shown:
-            yield f"    {MARKS[group]} {key}"
+            why = plan.reasons.get(key) if group == "create" else None
+            yield f"    {MARKS[group]} {key}{changed_suffix(key, changes)}" + (
+                f" ({why})" if why else ""
+            )
         if len(keys) > len(shown):
             yield f"    ... and {len(keys) - len(shown):,} more"
     yield ""
     yield plan.summary()
+
+
+def changed_suffix(key: str, changes: Mapping[str, tuple[str, ...] | None] | None) -> str:
+    if changes is None or key not in changes:
+        return ""
+    paths = changes[key]
+    if paths is None:
+        return ": fields not recorded (sent before heyrender kept field hashes)"
+    return f": {', '.join(paths)}" if paths else ""
+
+
+def estimate_text(to_create: Estimate, outdated: Estimate) -> Iterable[str]:
+    """The cost lines under a plan: what apply would submit, and what replacing would add."""
+    if to_create.rows:
+        yield f"Estimate: {to_create.describe()}."
+    if outdated.rows:
+        yield f"Replacing the outdated rows (--replace-outdated) would add {outdated.describe()}."
 
 
 def uploads_text(uploads: UploadPlan) -> str:

@@ -12,13 +12,15 @@ from typing import TextIO
 from rich.live import Live
 from rich.table import Table
 
+from heyrender.status import Status
 from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
 
 SUMMARY_EVERY = 10.0
+FINISHING = frozenset({str(Status.COMPLETED), str(Status.FAILED)})
 
 
 def eta_text(seconds: float | None) -> str:
-    if seconds is None:
+    if seconds is None or seconds < 0:
         return "unknown"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -61,7 +63,7 @@ class Progress:
             self.live = None
 
     def event(self, key: str, what: str) -> None:
-        if what in ("completed", "failed"):
+        if what in FINISHING:
             self.finished_here += 1
         if self.live is not None:
             self.live.update(self.panel())
@@ -79,8 +81,9 @@ class Progress:
         return self.finished_here / elapsed
 
     def eta(self) -> float | None:
-        counts = self.counts()
-        left = self.total - counts["completed"] - counts["failed"]
+        """Seconds until this run's videos are finished, at this run's pace; never negative
+        (rows finished by earlier runs are not this run's work)."""
+        left = max(self.total - self.finished_here, 0)
         rate = self.rate()
         return left / rate if rate > 0 else None
 

@@ -7,33 +7,37 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from heyrender.api.client import HeyGenClient, Settings
+from heyrender.api.client import Settings
+from heyrender.api.provider import Provider, open_provider
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands.filenames import file_name, file_names
 from heyrender.errors import ApiError, AuthError, TransientError
-from heyrender.state.lockfile import COMPLETED, Entry
+from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
+from heyrender.status import Status
 from heyrender.terminal import OutputSettings
+from heyrender.wording import counted
 
 __all__ = ["default_folder", "download", "fetch", "file_name"]
 
 ATTEMPTS = 3
 RETRY_PAUSE = 0.5
 CONCURRENCY = 4
+FAILURES_IN_A_ROW = 8  # then the server is down, not one video: stop instead of trying them all
 
 
 def default_folder(manifest: Manifest) -> Path:
     return manifest.path.parent / f"{manifest.name}-videos"
 
 
-async def fetch(client: HeyGenClient, entry: Entry, target: Path) -> int:
+async def fetch(client: Provider, entry: Entry, target: Path) -> int:
     """Asks for a fresh URL just before each try (HeyGen's expire); writes a temp file,
     then renames it, so a file that exists is complete."""
     assert entry.video_id
     partial = target.with_name(f".{target.name}.part")
     try:
         for attempt in range(ATTEMPTS):
-            video = await client.video_status(entry.video_id)
+            video = await client.video(entry.video_id)
             if not video.video_url:
                 raise ApiError(f"HeyGen gave no video_url for {entry.video_id} ({video.status})")
             try:
@@ -64,34 +68,46 @@ def download(
     info = output.info(echo)
     state = State.load(manifest.lockfile_path, manifest.path.name)
     folder = out or default_folder(manifest)
-    done = [e for e in sorted(state.entries.values(), key=lambda e: e.key) if e.status == COMPLETED]
+    done = [
+        e
+        for e in sorted(state.entries.values(), key=lambda e: e.key)
+        if e.status is Status.COMPLETED
+    ]
     if not done:
         echo(f"No completed videos in {manifest.lockfile_path.name} yet; nothing to download.")
         return 0
     names = file_names(e.key for e in done)
     todo = [e for e in done if not (folder / names[e.key]).exists()]
     present = len(done) - len(todo)
-    info(f"{len(done):,} completed videos, {present:,} already in {folder}")
+    info(f"{counted(len(done), 'completed video')}, {present:,} already in {folder}")
     created = bool(todo) and not folder.exists()
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    skipped: list[str] = []
+    in_a_row = 0
 
     async def main() -> None:
         gate = asyncio.Semaphore(CONCURRENCY)
-        async with HeyGenClient(settings) as client:
+        async with open_provider(settings, manifest.api) as client:
 
             async def one(index: int, entry: Entry) -> None:
+                nonlocal in_a_row
                 target = folder / names[entry.key]
                 async with gate:
+                    if in_a_row >= FAILURES_IN_A_ROW:
+                        skipped.append(entry.key)
+                        return
                     try:
                         size = await fetch(client, entry, target)
                     except AuthError:
                         raise
                     except ApiError as exc:
+                        in_a_row += 1
                         failures.append(entry.key)
                         echo(f"[{index}/{len(todo)}] {entry.key}: failed: {exc.message}")
                         return
+                    in_a_row = 0
                 info(f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({size:,} bytes)")
 
             await asyncio.gather(*(one(i, e) for i, e in enumerate(todo, 1)))
@@ -102,9 +118,12 @@ def download(
         finally:
             if created and not any(folder.iterdir()):
                 folder.rmdir()  # leave no empty folder behind when every download failed
-    saved = len(todo) - len(failures)
-    echo(f"Saved {saved:,} videos to {folder}; {present:,} were already there.")
-    if failures:
-        echo(f"{len(failures):,} downloads failed; run heyrender download again to retry them.")
+    saved = len(todo) - len(failures) - len(skipped)
+    echo(f"Saved {counted(saved, 'video')} to {folder}; {present:,} already there.")
+    if skipped:
+        echo(f"Stopped after {in_a_row} downloads in a row failed; {len(skipped):,} not tried.")
+    if failures or skipped:
+        unsaved = counted(len(failures) + len(skipped), "video")
+        echo(f"{unsaved} not saved; run heyrender download again to retry.")
         return 1
     return 0

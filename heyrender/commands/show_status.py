@@ -8,40 +8,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 
-from heyrender.api.client import HeyGenClient, Settings
+from heyrender.api.client import Settings
+from heyrender.api.provider import open_provider
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands import status_report
-from heyrender.errors import ApiError, AuthError
+from heyrender.run.reconcile import missing
 from heyrender.state import view
-from heyrender.state.lockfile import Entry
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State, observed
 from heyrender.state.view import Row
+from heyrender.status import Status
+from heyrender.versions import ApiVersion
 
-REFRESH_CONCURRENCY = 16
 
-
-async def refresh(state: State, settings: Settings) -> dict[str, VideoStatus]:
-    """Polls every unfinished video once and records what changed."""
+async def refresh(state: State, settings: Settings, api: ApiVersion) -> dict[str, VideoStatus]:
+    """Polls every unfinished video once (in bulk) and records what changed; a video HeyGen
+    no longer knows is recorded as missing."""
+    following = {e.video_id: e for e in state.entries.values() if e.in_progress and e.video_id}
+    async with open_provider(settings, api) as provider:
+        found = await provider.statuses(list(following)) if following else {}
     fresh: dict[str, VideoStatus] = {}
-    gate = asyncio.Semaphore(REFRESH_CONCURRENCY)
-    async with HeyGenClient(settings) as client:
-
-        async def one(entry: Entry) -> None:
-            assert entry.video_id
-            async with gate:
-                try:
-                    video = await client.video_status(entry.video_id)
-                except AuthError:
-                    raise
-                except ApiError:
-                    return
-            fresh[entry.key] = video
-            if video.status != entry.status:
-                state.record(observed(entry, video), durable=video.finished)
-
-        await asyncio.gather(*(one(e) for e in list(state.entries.values()) if e.in_progress))
+    for video_id, video in found.items():
+        entry = following[video_id]
+        fresh[entry.key] = video
+        if video.status is Status.MISSING:
+            state.record(missing(entry), durable=True)
+        elif video.status != entry.status:
+            state.record(observed(entry, video), durable=video.finished)
     return fresh
 
 
@@ -64,7 +58,7 @@ def status(
         with StateLock(manifest.lockfile_path, manifest.path.name):
             state = State.load(manifest.lockfile_path, manifest.path.name)
             try:
-                fresh = asyncio.run(refresh(state, settings))
+                fresh = asyncio.run(refresh(state, settings, manifest.api))
             finally:
                 state.checkpoint()
         urls = {key: video.video_url for key, video in fresh.items() if video.video_url}

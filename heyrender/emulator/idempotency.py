@@ -30,6 +30,12 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Replay:
+    answer: Answer
+    same_body: bool
+
+
 class InFlight:
     """The first call with this key is still running."""
 
@@ -40,6 +46,7 @@ IN_FLIGHT = InFlight()
 @dataclass
 class Entry:
     since: float
+    fingerprint: str = ""
     answer: Answer | None = None
 
 
@@ -48,6 +55,7 @@ class IdempotencyStore:
         self.ttl, self.clock = ttl, clock
         self.entries: OrderedDict[tuple[str, str], Entry] = OrderedDict()
         self.replays = 0
+        self.replays_of_another_body = 0
 
     def _expire(self) -> None:
         cutoff = self.clock() - self.ttl
@@ -57,19 +65,25 @@ class IdempotencyStore:
                 break
             del self.entries[scope_key]
 
-    def claim(self, scope: str, key: str) -> Answer | InFlight | None:
-        """The answer to replay, IN_FLIGHT, or None when this call now holds the key."""
+    def claim(self, scope: str, key: str, fingerprint: str = "") -> Replay | InFlight | None:
+        """The answer to replay, IN_FLIGHT, or None when this call now holds the key.
+
+        A replay for another body (another fingerprint) is still a replay, as on HeyGen, which
+        only logs a warning; it is counted, so a client that reuses keys shows in the stats.
+        """
         self._expire()
         entry = self.entries.get((scope, key))
         if entry is not None and entry.answer is not None:
             if entry.since > self.clock() - self.ttl:
+                same_body = entry.fingerprint == fingerprint
                 self.replays += 1
-                return entry.answer
+                self.replays_of_another_body += not same_body
+                return Replay(entry.answer, same_body)
             del self.entries[(scope, key)]
             entry = None
         if entry is not None:
             return IN_FLIGHT
-        self.entries[(scope, key)] = Entry(since=self.clock())
+        self.entries[(scope, key)] = Entry(since=self.clock(), fingerprint=fingerprint)
         return None
 
     def settle(self, scope: str, key: str, answer: Answer | None) -> None:

@@ -4,6 +4,7 @@ signed file URLs and statistics. v3's endpoints live in `v3`, assets in `uploads
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import random
 import signal
@@ -18,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from heyrender.campaign.schema import RequestValidator
-from heyrender.emulator import paging
+from heyrender.emulator import paging, uploads, v3
 from heyrender.emulator.assets import AssetStore
 from heyrender.emulator.billing import DEFAULT_BALANCE_USD, BillingType, Wallet
 from heyrender.emulator.faults import CREATE_FAULTS, READ_FAULTS
@@ -30,6 +31,7 @@ from heyrender.emulator.idempotency import (
     REPLAYED_HEADER,
     Answer,
     IdempotencyStore,
+    Replay,
     valid_key,
 )
 from heyrender.emulator.replies import Failure, envelope, invalid, json_object
@@ -42,7 +44,7 @@ KEY_HEADER = "x-api-key"
 MAX_JSON_BYTES = 2**22
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     render_seconds: float = 3.0
     fail_rate: float = 0.0
@@ -102,8 +104,6 @@ class Emulator:
         self.validator = RequestValidator()
 
     def app(self) -> web.Application:
-        from heyrender.emulator import uploads, v3
-
         app = web.Application(
             middlewares=[self.log, self.errors, self.authenticate], client_max_size=MAX_JSON_BYTES
         )
@@ -218,12 +218,18 @@ class Emulator:
                     f"{HEADER} must be 1 to 255 characters of A-Z, a-z, 0-9, '_', ':', '.', '-'.",
                     HEADER,
                 )
-            claimed = self.idempotency.claim(scope, key)
-            if isinstance(claimed, Answer):
+            claimed = self.idempotency.claim(scope, key, await self.fingerprint(request))
+            if isinstance(claimed, Replay):
+                if not claimed.same_body and not self.options.quiet:
+                    print(
+                        f"warning: {scope} replayed {HEADER} {key} for another body",
+                        file=sys.stderr,
+                    )
+                first = claimed.answer
                 return web.json_response(
-                    claimed.payload,
-                    status=claimed.status,
-                    headers={**claimed.headers, REPLAYED_HEADER: "true"},
+                    first.payload,
+                    status=first.status,
+                    headers={**first.headers, REPLAYED_HEADER: "true"},
                 )
             if claimed is IN_FLIGHT:
                 raise Failure(
@@ -245,6 +251,12 @@ class Emulator:
         if fault == "created-then-502":
             raise Failure(502, "bad_gateway", "Emulated gateway error.")
         return web.json_response(answer.payload, status=answer.status, headers=answer.headers)
+
+    async def fingerprint(self, request: web.Request) -> str:
+        """A JSON body's hash (read once; aiohttp keeps it for the handler), else ''."""
+        if request.content_type != "application/json":
+            return ""
+        return hashlib.sha256(await request.read()).hexdigest()
 
     def create_video(self, body: dict[str, Any], api: ApiVersion) -> Video:
         try:
@@ -343,6 +355,7 @@ class Emulator:
                 "requests": self.requests,
                 "requests_by_endpoint": dict(self.requests_by_endpoint),
                 "idempotent_replays": self.idempotency.replays,
+                "idempotent_replays_of_another_body": self.idempotency.replays_of_another_body,
                 "uploads": {
                     "count": self.assets.uploads,
                     "bytes": self.assets.uploaded_bytes,

@@ -1,65 +1,62 @@
-"""`heyrender apply`: validate, lock, settle, plan, approve, then reconcile."""
+"""`heyrender apply`: validate, lock, then ONE async session: settle, plan, approve, reconcile.
+
+The session has one event loop and one provider (one connection pool). Ctrl-C and SIGTERM
+interrupt it at any step and give Outcome.INTERRUPTED (exit 130). What the user sees and is
+asked goes through a Reporter; this layer never touches the screen.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import click
-
-from heyrender.api.client import HeyGenClient, Settings
+from heyrender.api.client import Settings
+from heyrender.api.provider import Provider, open_provider
 from heyrender.campaign.manifest import Manifest
-from heyrender.campaign.rows import Campaign
-from heyrender.commands.output import plan_text
-from heyrender.commands.progress import Progress
+from heyrender.campaign.rows import Campaign, Desired
 from heyrender.errors import HeyrenderError
+from heyrender.run.idempotency import campaign_identity
+from heyrender.run.options import ApplyOptions
+from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan, diff
-from heyrender.run.reconcile import Reconciler, RunOptions, RunReport, Submission
+from heyrender.run.reconcile import Reconciler, RunReport, Submission
+from heyrender.run.reporter import Reporter
 from heyrender.run.settle import settle
-from heyrender.state.lockfile import COMPLETED, FAILED, UNCERTAIN, UNSETTLED
+from heyrender.state.lockfile import Entry, parse_iso
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
-from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
+from heyrender.status import Status
 from heyrender.versions import ApiVersion
 
-EXIT_OK, EXIT_FAILED, EXIT_IN_PROGRESS, EXIT_INTERRUPTED = 0, 1, 3, 130
+REPLAY_MARGIN = 3600.0  # an intent this close to the end of HeyGen's key window is settled
+SHOWN_KEYS = 5
 
 
-@dataclass(frozen=True)
-class ApplyOptions:
-    yes: bool = False
-    skip_invalid: bool = False
-    replace_outdated: bool = False
-    replace: tuple[str, ...] = ()
-    resubmit_uncertain: bool = False
-    limit: int | None = None
-    run: RunOptions = field(default_factory=RunOptions)
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
+def api_of(manifest: Manifest) -> ApiVersion:
+    """The manifest's `api:` (v3 unless it says v2)."""
+    return manifest.api
 
 
 def selected(plan: Plan, options: ApplyOptions) -> list[str]:
-    """The keys this apply submits, in a stable order."""
+    """The keys this apply creates anew, in a stable order."""
     keys = list(plan["create"])
     keys += [k for k in plan["outdated"] if options.replace_outdated or k in options.replace]
     keys += [k for k in plan["done"] if k in options.replace]
     if options.resubmit_uncertain:
         keys += list(plan["uncertain"])
-    unknown = [k for k in options.replace if k not in plan["outdated"] and k not in plan["done"]]
+    replaceable = {*plan["outdated"], *plan["done"], *plan["create"]}
+    unknown = [k for k in options.replace if k not in replaceable]
     if unknown:
         raise HeyrenderError(
-            f"--replace {unknown[0]}: only a done or outdated row can be replaced "
+            f"--replace {unknown[0]}: only a done, outdated or missing row can be replaced "
             f"(it is {group_name(plan, unknown[0])})"
         )
-    keys = sorted(set(keys))
-    return keys[: options.limit] if options.limit is not None else keys
+    return sorted(set(keys))
 
 
 def group_name(plan: Plan, key: str) -> str:
@@ -69,84 +66,232 @@ def group_name(plan: Plan, key: str) -> str:
     return "not a row of this campaign"
 
 
-def approve(count: int, echo: Callable[[str], None]) -> None:
-    if not stdin_is_terminal():
-        raise HeyrenderError(
-            f"apply would submit {count:,} videos and needs approval",
-            hint="run it in a terminal to answer the prompt, or pass --yes",
+def listed(keys: list[str] | tuple[str, ...]) -> str:
+    shown = ", ".join(keys[:SHOWN_KEYS])
+    return shown + (f" and {len(keys) - SHOWN_KEYS:,} more" if len(keys) > SHOWN_KEYS else "")
+
+
+def resumable(state: State, rows: dict[str, Desired], provider: Provider) -> list[Entry]:
+    """Unsettled v3 creates that can simply be resent with their recorded key: HeyGen still
+    replays it, and the row asks for the same request the key was made for."""
+    if not provider.idempotent:
+        return []
+    now = time.time()
+    found = []
+    for entry in state.entries.values():
+        row = rows.get(entry.key)
+        if (
+            entry.status.unsettled
+            and entry.idempotency_key
+            and row is not None
+            and not row.problems
+            and row.request == entry.request
+            and now - (parse_iso(entry.intent_at) or 0) < provider.replay_window - REPLAY_MARGIN
+        ):
+            found.append(entry)
+    return found
+
+
+@dataclass
+class Session:
+    """One apply, start to end, inside one event loop."""
+
+    manifest: Manifest
+    campaign: Campaign
+    state: State
+    settings: Settings
+    options: ApplyOptions
+    reporter: Reporter
+    reconciler: Reconciler | None = None
+    interrupted: bool = False
+    task: asyncio.Task[object] | None = None
+    resumed: list[str] = field(default_factory=list)
+
+    async def run(self) -> Outcome:
+        self.task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, self.on_interrupt)
+        try:
+            async with open_provider(self.settings, api_of(self.manifest)) as provider:
+                return await self.steps(provider)
+        except asyncio.CancelledError:
+            if not self.interrupted:
+                raise
+            return self.interrupted_outcome()
+        finally:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(number)
+
+    def on_interrupt(self) -> None:
+        if self.interrupted:
+            os._exit(Outcome.INTERRUPTED.exit_code)  # the journal is durable: state is whole
+        self.interrupted = True
+        self.reporter.say(
+            "Stopping: no new submissions; recording what is in flight "
+            "(Ctrl-C again to exit at once)"
         )
-    answer = click.prompt(
-        f"Submit {count:,} videos? Only 'yes' will be accepted", default="", show_default=False
-    )
-    if answer.strip() != "yes":
-        raise HeyrenderError("apply cancelled; nothing was submitted")
+        if self.reconciler is not None:
+            self.reconciler.interrupt()
+        elif self.task is not None:
+            self.task.cancel()
 
+    def interrupted_outcome(self) -> Outcome:
+        self.reporter.say(
+            "Interrupted; the lockfile records everything in flight. To continue: "
+            f"heyrender apply {self.manifest.path}"
+        )
+        return Outcome.INTERRUPTED
 
-async def settle_unsettled(state: State, settings: Settings, grace: float) -> int:
-    keys = [key for key, entry in state.entries.items() if entry.status in UNSETTLED]
-    if not keys:
-        return 0
-    async with HeyGenClient(settings) as client:
-        await settle(client, state, keys, grace=grace)
-    return len(keys)
+    async def steps(self, provider: Provider) -> Outcome:
+        rows = {row.key: row for row in self.campaign.rows}
+        resume = resumable(self.state, rows, provider)
+        resume_keys = {entry.key for entry in resume}
+        unsettled = [
+            key
+            for key, entry in self.state.entries.items()
+            if entry.status.unsettled and key not in resume_keys
+        ]
+        if unsettled:
+            how = "title" if provider.idempotent else "title, listing the account's videos"
+            self.reporter.info(
+                f"Settling {len(unsettled):,} create(s) whose answers were lost, by {how}."
+            )
+            await settle(provider, self.state, unsettled, grace=self.options.run.settle_grace)
+        plan = diff(self.campaign.rows, self.state.entries)
+        self.reporter.show_plan(plan, f"Plan for {self.manifest.name}")
+        keys = selected(plan, self.options)
+        if self.options.limit is not None:
+            keys = keys[: self.options.limit]
+        following = [e for e in self.state.entries.values() if e.in_progress]
+        held = self.held_back(plan, keys)
+        if not keys and not following and not resume:
+            if not held:
+                self.reporter.info("Nothing to submit.")
+            return self.finish(provider, None)
+        if keys and not self.options.yes:
+            self.without_signals(lambda: self.reporter.approve(len(keys)))
+        self.resumed = sorted(resume_keys)
+        if resume:
+            self.reporter.info(
+                f"Resending {len(resume):,} interrupted create(s) with their recorded "
+                "idempotency keys; HeyGen answers with the video each one made, if it did."
+            )
+        self.reporter.info(
+            f"Submitting {len(keys):,} videos, following {len(following):,} already rendering."
+        )
+        identity = campaign_identity(self.manifest.path, self.manifest.name)
+        self.reconciler = Reconciler(
+            self.state, provider, self.options.run, self.reporter, identity
+        )
+        total = len(keys) + len(following) + len(resume)
+        done_before = sum(
+            1 for e in self.state.entries.values() if e.status in (Status.COMPLETED, Status.FAILED)
+        )
+        with self.reporter.watching(self.reconciler.counts, total, done_before):
+            report = await self.reconciler.run(self.submissions(keys, resume))
+        return self.finish(provider, report)
 
-
-def run_reconciler(
-    state: State,
-    settings: Settings,
-    options: RunOptions,
-    submissions: Iterator[Submission],
-    total: int,
-    output: OutputSettings,
-) -> RunReport:
-    async def main() -> RunReport:
-        progress = Progress(lambda: reconciler.counts(), total, output=output)
-        async with HeyGenClient(settings) as client:
-            reconciler = Reconciler(state, client, options, progress)
-            loop = asyncio.get_running_loop()
-            interrupts = 0
-
-            def on_interrupt() -> None:
-                nonlocal interrupts
-                interrupts += 1
-                if interrupts > 1:
-                    os._exit(EXIT_INTERRUPTED)  # the journal is durable: state stays consistent
-                print(
-                    "\nStopping: no new submissions; recording what is in flight "
-                    "(Ctrl-C again to exit at once)",
-                    file=sys.stderr,
-                    flush=True,
+    def submissions(self, keys: list[str], resume: list[Entry]) -> Iterator[Submission]:
+        recorded = {entry.key: entry for entry in resume}
+        wanted = sorted({*keys, *recorded})
+        for row, body in self.campaign.bodies(wanted):
+            entry = recorded.get(row.key)
+            if entry is not None:
+                yield Submission(
+                    row, body, idempotency_key=entry.idempotency_key, attempt=entry.attempt
                 )
-                reconciler.interrupt()
+            else:
+                yield Submission(row, body)
 
-            loop.add_signal_handler(signal.SIGINT, on_interrupt)
-            loop.add_signal_handler(signal.SIGTERM, on_interrupt)
-            try:
-                with progress:
-                    return await reconciler.run(submissions)
-            finally:
-                loop.remove_signal_handler(signal.SIGINT)
-                loop.remove_signal_handler(signal.SIGTERM)
+    def without_signals(self, ask: Callable[[], None]) -> None:
+        """A blocking prompt: let Ctrl-C raise KeyboardInterrupt there as usual."""
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+        try:
+            ask()
+        finally:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, self.on_interrupt)
 
-    return asyncio.run(main())
+    def held_back(self, plan: Plan, keys: list[str]) -> list[str]:
+        """Says which rows this apply leaves as they are, and why; returns them."""
+        chosen = set(keys)
+        outdated = [k for k in plan["outdated"] if k not in chosen]
+        uncertain = [k for k in plan["uncertain"] if k not in chosen and k not in self.resumed]
+        uncertain = [k for k in uncertain if self.state.entries[k].status.unsettled]
+        if outdated:
+            self.reporter.say(
+                f"{len(outdated):,} outdated row(s) left as they are (their request changed "
+                f"since they were rendered): {listed(outdated)}. "
+                "Pass --replace-outdated to render them again."
+            )
+        if uncertain:
+            self.reporter.say(
+                f"{len(uncertain):,} uncertain row(s) left as they are: {listed(uncertain)}. "
+                "Check them in HeyGen, then pass --resubmit-uncertain to send them again."
+            )
+        return outdated + uncertain
+
+    def finish(self, provider: Provider, report: RunReport | None) -> Outcome:
+        plan = diff(self.campaign.rows, self.state.entries)
+        statuses = Counter(
+            self.state.entries[row.key].status
+            for row in self.campaign.rows
+            if row.key in self.state.entries
+        )
+        rendering, to_create = len(plan["in_progress"]), len(plan["create"])
+        self.reporter.say(
+            f"Done: {statuses[Status.COMPLETED]:,} completed, {statuses[Status.FAILED]:,} failed, "
+            + (f"{statuses[Status.MISSING]:,} missing, " if statuses[Status.MISSING] else "")
+            + f"{rendering:,} in progress, "
+            f"{len(plan['uncertain']):,} uncertain, {to_create:,} still to create."
+        )
+        resume = f"heyrender apply {self.manifest.path}"
+        if report is not None and report.fatal is not None:
+            raise HeyrenderError(
+                f"stopped: {report.fatal}; {to_create:,} rows still to create",
+                hint=f"{report.hint or 'check the message above'}, then run {resume}",
+            )
+        if (report is not None and report.interrupted) or self.interrupted:
+            return self.interrupted_outcome()
+        if report is not None and report.stop_reason and not report.timed_out:
+            self.reporter.say(
+                f"Stopped submitting: {report.stop_reason}. {to_create:,} rows remain to create."
+            )
+        if rendering and self.options.run.no_wait:
+            self.reporter.say(
+                f"Not waiting for renders. Follow them with: heyrender status --refresh "
+                f"{self.manifest.path}, or {resume}"
+            )
+        timed_out = report is not None and report.timed_out
+        if timed_out and (rendering or to_create):
+            self.reporter.say(f"The timeout came with work left. To continue: {resume}")
+        failed = statuses[Status.FAILED] + statuses[Status.MISSING] + statuses[Status.UNCERTAIN]
+        if failed or plan["invalid"] or (statuses[Status.SUBMITTING] and not timed_out):
+            return Outcome.FAILED
+        if timed_out and (rendering or to_create):
+            return Outcome.UNFINISHED
+        if report is not None and report.stop_reason and to_create:
+            return Outcome.FAILED
+        if rendering and not self.options.run.no_wait:
+            return Outcome.UNFINISHED
+        if to_create or plan["outdated"] or plan["uncertain"]:
+            return Outcome.HELD_BACK
+        return Outcome.DONE
 
 
 def apply(
-    manifest: Manifest,
-    settings: Settings,
-    options: ApplyOptions,
-    echo: Callable[[str], None],
-    output: OutputSettings = DEFAULT_OUTPUT,
-) -> int:
-    """echo prints every line; output.quiet drops the plan and progress, never problems,
-    warnings or the final summary."""
+    manifest: Manifest, settings: Settings, options: ApplyOptions, reporter: Reporter
+) -> Outcome:
     campaign = Campaign.expand(manifest)
     validation = campaign.validation
     assert validation is not None
     for problem in validation.problems:
-        echo(str(problem))
+        reporter.say(str(problem))
     for warning in validation.warnings():
-        echo(f"warning: {warning}")
+        reporter.say(f"warning: {warning}")
     if validation.invalid and not options.skip_invalid:
         raise HeyrenderError(
             f"{validation.invalid:,} of {validation.invalid + validation.valid:,} rows are "
@@ -156,88 +301,12 @@ def apply(
     lock = StateLock(manifest.lockfile_path, manifest.path.name)
     with lock:
         if lock.taken_over:
-            output.info(echo)(
+            reporter.info(
                 f"Took over the state lock left by {lock.taken_over}, which is no longer running."
             )
         state = State.load(manifest.lockfile_path, manifest.path.name)
+        session = Session(manifest, campaign, state, settings, options, reporter)
         try:
-            return reconcile(manifest, campaign, state, settings, options, echo, output)
+            return asyncio.run(session.run())
         finally:
             state.checkpoint()
-
-
-def reconcile(
-    manifest: Manifest,
-    campaign: Campaign,
-    state: State,
-    settings: Settings,
-    options: ApplyOptions,
-    echo: Callable[[str], None],
-    output: OutputSettings,
-) -> int:
-    info = output.info(echo)
-    settled = asyncio.run(settle_unsettled(state, settings, options.run.settle_grace))
-    if settled:
-        info(
-            f"Settled {settled} create(s) whose answers were lost, by listing the account's videos."
-        )
-    plan = diff(campaign.rows, state.entries)
-    for line in plan_text(plan, f"Plan for {manifest.name}"):
-        info(line)
-    keys = selected(plan, options)
-    following = [e for e in state.entries.values() if e.in_progress]
-    if not keys and not following:
-        info("Nothing to submit.")
-        return finish(plan, state, campaign, None, options.run, echo)
-    if keys and not options.yes:
-        approve(len(keys), echo)
-    # the client speaks v2 until the v3 adapter lands; then pass the provider's API here
-    submissions = (Submission(row, body) for row, body in campaign.bodies(keys, ApiVersion.V2))
-    info(f"Submitting {len(keys):,} videos, following {len(following):,} already rendering.")
-    total = len(keys) + len(following)
-    report = run_reconciler(state, settings, options.run, submissions, total, output)
-    return finish(diff(campaign.rows, state.entries), state, campaign, report, options.run, echo)
-
-
-def finish(
-    plan: Plan,
-    state: State,
-    campaign: Campaign,
-    report: RunReport | None,
-    options: RunOptions,
-    echo: Callable[[str], None],
-) -> int:
-    statuses = Counter(
-        state.entries[row.key].status for row in campaign.rows if row.key in state.entries
-    )
-    rendering = len(plan["in_progress"])
-    echo(
-        f"Done: {statuses[COMPLETED]:,} completed, {statuses[FAILED]:,} failed, "
-        f"{rendering:,} in progress, {statuses[UNCERTAIN]:,} uncertain, "
-        f"{len(plan['create']):,} still to create."
-    )
-    resume = f"heyrender apply {campaign.manifest.path}"
-    if report is not None:
-        if report.fatal is not None:
-            raise HeyrenderError(
-                f"stopped: {report.fatal}", hint=f"check HEYGEN_API_KEY, then run {resume}"
-            )
-        if report.interrupted:
-            echo(f"Interrupted; the lockfile records everything in flight. To continue: {resume}")
-            return EXIT_INTERRUPTED
-        if report.stop_reason and not report.timed_out:
-            left = len(plan["create"])
-            echo(f"Stopped submitting: {report.stop_reason}. {left:,} rows remain to create.")
-        if rendering and options.no_wait:
-            echo(
-                f"Not waiting for renders. Follow them with: heyrender status --refresh "
-                f"{campaign.manifest.path}, or {resume}"
-            )
-        elif rendering:
-            echo(f"Still rendering when the timeout came. To continue: {resume}")
-            return EXIT_IN_PROGRESS
-    if statuses[FAILED] or statuses[UNCERTAIN] or plan["invalid"]:
-        return EXIT_FAILED
-    if report is not None and report.stop_reason and not report.timed_out:
-        return EXIT_FAILED
-    return EXIT_OK

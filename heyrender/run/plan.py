@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heyrender.campaign.rows import Desired
-from heyrender.state.lockfile import COMPLETED, RETRYABLE, UNSETTLED, Entry
+from heyrender.state.lockfile import Entry
+from heyrender.status import RETRYABLE, UNSETTLED, Status
 
 GROUPS = ("create", "in_progress", "done", "outdated", "orphaned", "uncertain", "invalid")
 DESCRIPTIONS = {
@@ -16,7 +17,8 @@ DESCRIPTIONS = {
     "done": "done",
     "outdated": "outdated (request changed since it was rendered)",
     "orphaned": "orphaned (in the lockfile, gone from the CSV)",
-    "uncertain": "uncertain (a create whose answer was lost; settled before anything is resent)",
+    "uncertain": "uncertain (a create whose answer was lost: resent with its key on v3, "
+    "settled by title before anything is resent on v2)",
     "invalid": "invalid (breaks the request rules)",
 }
 
@@ -26,6 +28,7 @@ class Plan:
     groups: Mapping[str, tuple[str, ...]]
     total_rows: int = 0
     notes: tuple[str, ...] = field(default=())
+    reasons: Mapping[str, str] = field(default_factory=dict)  # why a row is to create again
 
     def __getitem__(self, group: str) -> tuple[str, ...]:
         return self.groups.get(group, ())
@@ -49,6 +52,7 @@ class Plan:
         return {
             "summary": {group: len(self[group]) for group in GROUPS},
             "groups": {group: list(self[group]) for group in GROUPS},
+            "reasons": dict(sorted(self.reasons.items())),
             "changes_pending": self.has_changes,
         }
 
@@ -62,17 +66,35 @@ def group_of(desired: Desired, entry: Entry | None) -> str:
         return "uncertain"
     if entry.request != desired.request:
         return "outdated"
-    return "done" if entry.status == COMPLETED else "in_progress"
+    return "done" if entry.status is Status.COMPLETED else "in_progress"
+
+
+def reason(entry: Entry | None) -> str | None:
+    """Why a recorded row is to create again."""
+    if entry is None or entry.status not in RETRYABLE:
+        return None
+    if entry.status is Status.MISSING:
+        return f"missing: HeyGen no longer knows video {entry.video_id}"
+    if entry.status is Status.FAILED:
+        return f"failed: {entry.failure_code or entry.failure_message or 'render failed'}"
+    return "not created: " + (entry.failure_message or "the last create did not land")
 
 
 def diff(desired: Iterable[Desired], entries: Mapping[str, Entry]) -> Plan:
     groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+    reasons: dict[str, str] = {}
     seen: set[str] = set()
     for row in desired:
         seen.add(row.key)
-        groups[group_of(row, entries.get(row.key))].append(row.key)
+        entry = entries.get(row.key)
+        group = group_of(row, entry)
+        groups[group].append(row.key)
+        why = reason(entry) if group == "create" else None
+        if why:
+            reasons[row.key] = why
     groups["orphaned"] = [key for key in entries if key not in seen]
     return Plan(
         {group: tuple(sorted(keys)) for group, keys in groups.items()},
         total_rows=len(seen),
+        reasons=reasons,
     )

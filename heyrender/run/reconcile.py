@@ -1,14 +1,18 @@
 """The reconciler: submits rows as render slots free, follows videos to the end, records all.
 
-Exactly-once: each create's intent is recorded durably before its POST, its video_id
-durably after. A create whose answer is lost is settled (settle.py) before its row
-is ever sent again.
+Exactly once, one protocol per API (the provider says which):
+- v3: each create carries an Idempotency-Key derived from the campaign, the row, its request
+  and its attempt (idempotency.py), recorded durably in the intent before the POST. A create
+  whose answer is lost is resent at once with the same key: HeyGen replays the first answer.
+- v2: the intent is recorded durably before the POST and the video_id after; a create whose
+  answer is lost is settled by title (settle.py) before its row is ever sent again.
+
+Unfinished videos are polled in bulk (provider.statuses: 100 per request on v3).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections import Counter, deque
@@ -16,9 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from heyrender.api.client import HeyGenClient
+from heyrender.api.client import BASE_HINT
+from heyrender.api.provider import Provider
+from heyrender.api.wire import VideoStatus
 from heyrender.campaign.rows import Desired
-from heyrender.commands.progress import Progress
 from heyrender.errors import (
     ApiError,
     AuthError,
@@ -28,21 +33,17 @@ from heyrender.errors import (
     RateLimited,
     TransientError,
 )
+from heyrender.run.commit import GroupCommit
+from heyrender.run.idempotency import idempotency_key, next_attempt
+from heyrender.run.options import RunOptions
+from heyrender.run.reporter import Reporter
 from heyrender.run.settle import settle
-from heyrender.state.lockfile import FAILED, NOT_CREATED, SUBMITTING, Entry, now_iso, parse_iso
+from heyrender.state.lockfile import Entry, now_iso
 from heyrender.state.store import State, observed
+from heyrender.status import Status
 
 MAX_UNREACHABLE = 2
 MAX_RESENDS = 3
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    concurrency: int = 10
-    poll_interval: float = 10.0
-    no_wait: bool = False
-    timeout: float | None = None
-    settle_grace: float = 120.0
 
 
 @dataclass
@@ -50,12 +51,15 @@ class Submission:
     row: Desired
     body: dict[str, Any]
     resends: int = 0
+    idempotency_key: str | None = None  # set when resuming a recorded v3 intent
+    attempt: int | None = None
 
 
 @dataclass
 class RunReport:
     stop_reason: str | None = None
     fatal: ApiError | None = None
+    hint: str | None = None
     timed_out: bool = False
     interrupted: bool = False
 
@@ -67,30 +71,38 @@ def poll_spacing(age: float, first: float) -> float:
 
 class Reconciler:
     def __init__(
-        self, state: State, client: HeyGenClient, options: RunOptions, progress: Progress
+        self,
+        state: State,
+        provider: Provider,
+        options: RunOptions,
+        reporter: Reporter,
+        identity: str,
     ) -> None:
-        self.state, self.client, self.options, self.progress = state, client, options, progress
+        self.state, self.provider, self.options = state, provider, options
+        self.reporter, self.identity = reporter, identity
         self.cap = max(options.concurrency, 1)
-        self.in_flight: dict[str, str] = {}
+        self.in_flight: dict[str, tuple[str, float]] = {}  # video_id -> (row key, followed at)
         self.creating = 0
         self.rate_limited_until = 0.0
         self.unreachable = 0
         self.changed = asyncio.Event()
         self.retry: deque[Submission] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.followers: set[asyncio.Task[None]] = set()
+        self.poller: asyncio.Task[None] | None = None
         self.report = RunReport()
+        self.commit = GroupCommit(state)
 
     # bookkeeping ---------------------------------------------------------
 
-    def spawn(self, coroutine: Any, follower: bool = False) -> None:
+    def spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
-        group = self.followers if follower else self.tasks
-        group.add(task)
-        task.add_done_callback(group.discard)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def signal(self) -> None:
+        """Wakes every waiter; each waits on the event current when it began, never cleared."""
         self.changed.set()
+        self.changed = asyncio.Event()
 
     def free_slots(self) -> int:
         return self.cap - len(self.in_flight) - self.creating
@@ -101,16 +113,20 @@ class Reconciler:
         self.signal()
 
     def cancel_all(self) -> None:
-        for task in (*self.tasks, *self.followers):
+        for task in (*self.tasks, *([self.poller] if self.poller else [])):
             task.cancel()
 
-    def fail(self, error: ApiError) -> None:
+    def fail(self, error: ApiError, hint: str | None = None) -> None:
+        """Stops the run. Creates already sent finish on their own (a refused key or an
+        unreachable API answers at once), so each records what became of it."""
         self.report.fatal = self.report.fatal or error
+        self.report.hint = self.report.hint or hint
         self.stop_submitting(str(error))
-        self.cancel_all()
+        if self.poller is not None:
+            self.poller.cancel()
 
     def interrupt(self) -> None:
-        """Ctrl-C: no new creates; what is in flight stays recorded for the next run."""
+        """Ctrl-C or SIGTERM: no new creates; what is in flight stays recorded for the next run."""
         self.report.interrupted = True
         self.stop_submitting("interrupted")
         self.cancel_all()
@@ -121,23 +137,32 @@ class Reconciler:
         for entry in list(self.state.entries.values()):
             if entry.in_progress and entry.video_id:
                 self.follow(entry)
-        deadline = time.monotonic() + self.options.timeout if self.options.timeout else None
+        timeout = self.options.timeout
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        if not self.options.no_wait:
+            self.poller = asyncio.ensure_future(self.poll())
         try:
             await self.submit_all(submissions, deadline)
+            while self.tasks:
+                await asyncio.wait(set(self.tasks))
             await self.drain(deadline)
         except asyncio.CancelledError:
-            self.report.interrupted = True
+            self.report.interrupted = self.report.fatal is None
         finally:
             self.cancel_all()
-            await asyncio.gather(*self.tasks, *self.followers, return_exceptions=True)
+            pending = [*self.tasks, *([self.poller] if self.poller else [])]
+            await asyncio.gather(*pending, return_exceptions=True)
         return self.report
 
+    def past(self, deadline: float | None) -> bool:
+        if deadline is None or time.monotonic() < deadline:
+            return False
+        self.report.timed_out = True
+        self.stop_submitting("the timeout was reached")
+        return True
+
     async def submit_all(self, submissions: Iterator[Submission], deadline: float | None) -> None:
-        while self.report.stop_reason is None:
-            if deadline and time.monotonic() > deadline:
-                self.report.timed_out = True
-                self.stop_submitting("the timeout was reached")
-                break
+        while self.report.stop_reason is None and not self.past(deadline):
             wait = self.rate_limited_until - time.monotonic()
             if self.free_slots() <= 0 or wait > 0:
                 if self.options.no_wait and self.free_slots() <= 0 and not self.creating:
@@ -146,7 +171,7 @@ class Reconciler:
                 continue
             item = self.retry.popleft() if self.retry else next(submissions, None)
             if item is None:
-                if not self.creating:
+                if not self.creating and not self.retry:
                     break
                 await self.wait_for_change(None)
                 continue
@@ -154,38 +179,55 @@ class Reconciler:
             self.spawn(self.submit(item))
 
     async def drain(self, deadline: float | None) -> None:
-        while self.tasks:
-            await asyncio.wait(set(self.tasks))
-        if self.options.no_wait or not self.followers:
+        """Waits until every followed video has finished, or the deadline."""
+        if self.options.no_wait:
             return
-        remaining = deadline - time.monotonic() if deadline else None
-        if remaining is not None and remaining <= 0:
-            self.report.timed_out = bool(self.followers)
-            return
-        _, still = await asyncio.wait(set(self.followers), timeout=remaining)
-        self.report.timed_out = bool(still)
+        while self.in_flight and self.report.fatal is None and not self.report.interrupted:
+            if self.past(deadline):
+                return
+            left = deadline - time.monotonic() if deadline is not None else None
+            await self.wait_for_change(left)
 
     async def wait_for_change(self, timeout: float | None) -> None:
-        self.changed.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.changed.wait(), timeout=timeout if timeout else 1.0)
+        """Until something changes, or `timeout` (at most a second when None).
+
+        asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation."""
+        waiter = asyncio.ensure_future(self.changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout if timeout and timeout > 0 else 1.0)
+        finally:
+            waiter.cancel()
 
     # one create -----------------------------------------------------------
+
+    def intent(self, item: Submission, previous: Entry | None) -> Entry:
+        row = item.row
+        key = attempt = None
+        if self.provider.idempotent:
+            attempt = item.attempt or next_attempt(previous)
+            key = item.idempotency_key or idempotency_key(
+                self.identity, row.key, row.request, attempt
+            )
+        resuming = item.idempotency_key is not None and previous is not None
+        return Entry(
+            key=row.key,
+            request=row.request,
+            status=Status.SUBMITTING,
+            title=row.title,
+            intent_at=(previous.intent_at if resuming and previous else None) or now_iso(),
+            previous_video_ids=previous.known_video_ids if previous else (),
+            attempt=attempt,
+            idempotency_key=key,
+        )
 
     async def submit(self, item: Submission) -> None:
         row = item.row
         previous = self.state.entries.get(row.key)
-        intent = Entry(
-            key=row.key,
-            request=row.request,
-            status=SUBMITTING,
-            title=row.title,
-            intent_at=now_iso(),
-            previous_video_ids=previous.known_video_ids if previous else (),
-        )
-        self.state.record(intent, durable=True)
+        intent = self.intent(item, previous)
+        self.state.record(intent)
         try:
-            video_id = await self.client.create_video(item.body, wait_when_rate_limited=False)
+            await self.commit.wait()  # the intent is on disk before the POST
+            video_id = await self.provider.create(item.body, intent.idempotency_key)
         except RateLimited as exc:
             self.restore(previous, intent)
             self.learn_cap(exc)
@@ -195,106 +237,153 @@ class Reconciler:
             self.stop_submitting(f"HeyGen says the account is out of credit ({exc})")
         except AuthError as exc:
             self.restore(previous, intent)
-            self.fail(exc)
+            self.fail(exc, "check HEYGEN_API_KEY")
         except InvalidRequest as exc:
-            self.state.record(
-                intent.evolve(
-                    status=FAILED,
-                    finished_at=now_iso(),
-                    failure_code=exc.code or "invalid_parameter",
-                    failure_message=str(exc),
-                ),
-                durable=True,
+            failed = intent.evolve(
+                status=Status.FAILED,
+                finished_at=now_iso(),
+                failure_code=exc.code or "invalid_parameter",
+                failure_message=str(exc),
             )
-            self.progress.event(row.key, f"rejected: {exc}")
+            self.state.record(failed, durable=True)
+            self.reporter.event(row.key, f"rejected: {exc}")
         except TransientError as exc:
             self.restore(previous, intent)
             self.unreachable += 1
-            self.progress.event(row.key, f"not sent: HeyGen {exc}; will try again")
+            self.reporter.event(row.key, f"not sent: HeyGen {exc}; will try again")
             if self.unreachable >= MAX_UNREACHABLE:
-                self.stop_submitting(f"HeyGen cannot be reached ({exc})")
+                self.fail(TransientError(f"HeyGen cannot be reached ({exc})"), BASE_HINT)
             self.retry.append(item)
         except OutcomeUnknown as exc:
-            self.progress.event(row.key, f"answer lost ({exc}); settling before any resend")
-            await self.settle_one(item)
+            if intent.idempotency_key:
+                self.resend_later(item, intent, exc)
+            else:
+                self.reporter.event(row.key, f"answer lost ({exc}); settling before any resend")
+                await self.settle_one(item)
         else:
             self.unreachable = 0
-            entry = intent.evolve(status="waiting", video_id=video_id, submitted_at=now_iso())
-            self.state.record(entry, durable=True)
-            self.progress.event(row.key, f"submitted as {video_id}")
+            entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
+            self.state.record(entry)  # on disk with the next intent's commit, or at the end
+            self.reporter.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
-        finally:  # a lost create holds its slot until settle_one has looked for it
+        finally:  # a lost v2 create holds its slot until settle_one has looked for it
             self.creating -= 1
             self.signal()
 
+    def resend_later(self, item: Submission, intent: Entry, error: OutcomeUnknown) -> None:
+        """A keyed create whose answer is still unknown after the client's own resends."""
+        if item.resends < MAX_RESENDS:
+            item.resends += 1
+            item.idempotency_key, item.attempt = intent.idempotency_key, intent.attempt
+            self.reporter.event(item.row.key, f"answer lost ({error}); resending with its key")
+            self.retry.append(item)
+            return
+        self.state.record(
+            intent.evolve(
+                status=Status.UNCERTAIN,
+                failure_message=f"{error}; the next apply resends it with the same key",
+            ),
+            durable=True,
+        )
+        self.reporter.event(item.row.key, f"uncertain: {error}")
+
     async def settle_one(self, item: Submission) -> None:
-        """Looks for a lost create's video; the row is sent again only if it never landed."""
+        """Looks for a lost v2 create's video; the row is sent again only if it never landed."""
         settled = await settle(
-            self.client, self.state, [item.row.key], grace=self.options.settle_grace
+            self.provider, self.state, [item.row.key], grace=self.options.settle_grace
         )
         result = settled[item.row.key]
         if result.video_id:
-            self.progress.event(item.row.key, f"found as {result.video_id}")
-            self.follow(result)
-        elif result.status == NOT_CREATED and item.resends < MAX_RESENDS:
+            self.reporter.event(item.row.key, f"found as {result.video_id}")
+            if result.in_progress:
+                self.follow(result)
+        elif result.status is Status.NOT_CREATED and item.resends < MAX_RESENDS:
             item.resends += 1
             self.retry.append(item)
         else:
-            self.progress.event(item.row.key, f"{result.status}: {result.failure_message}")
+            self.reporter.event(item.row.key, f"{result.status}: {result.failure_message}")
 
     def restore(self, previous: Entry | None, intent: Entry) -> None:
         """Nothing was created: the row goes back to what it was."""
         if previous is not None:
             self.state.record(previous, durable=True)
         else:
-            self.state.record(intent.evolve(status=NOT_CREATED), durable=True)
+            self.state.record(intent.evolve(status=Status.NOT_CREATED), durable=True)
 
     def learn_cap(self, error: RateLimited) -> None:
         busy = len(self.in_flight) + self.creating - 1
         if busy > 0 and busy < self.cap:
             self.cap = busy
-            self.progress.event("account", f"HeyGen allows {busy} renders at once; keeping to that")
+            self.reporter.event("account", f"HeyGen allows {busy} renders at once; keeping to that")
         pause = error.retry_after * random.uniform(1.0, 1.2)
         self.rate_limited_until = max(self.rate_limited_until, time.monotonic() + pause)
 
-    # following a video ------------------------------------------------------
+    # following videos ---------------------------------------------------------
 
     def follow(self, entry: Entry) -> None:
         assert entry.video_id
-        self.in_flight[entry.video_id] = entry.key
-        if self.options.no_wait:
-            return
-        self.spawn(self.watch(entry.key, entry.video_id, entry.submitted_at), follower=True)
+        self.in_flight[entry.video_id] = (entry.key, time.monotonic())
+        self.signal()
 
-    async def watch(self, key: str, video_id: str, submitted_at: str | None) -> None:
-        started = parse_iso(submitted_at) or time.time()
-        try:
-            while True:
-                age = time.time() - started
-                await asyncio.sleep(poll_spacing(age, self.options.poll_interval))
-                try:
-                    video = await self.client.video_status(video_id)
-                except AuthError as exc:
-                    self.fail(exc)
-                    return
-                except ApiError as exc:
-                    self.progress.event(key, f"status check failed, will retry: {exc}")
-                    continue
-                entry = self.state.entries.get(key)
-                if entry is None or entry.video_id != video_id:
-                    return
-                if video.status != entry.status:
-                    self.state.record(observed(entry, video), durable=video.finished)
-                    self.progress.event(key, video.status)
-                if video.finished:
-                    if video.out_of_credit:
-                        self.stop_submitting("HeyGen failed a video for lack of credit")
-                    return
-        finally:
-            self.in_flight.pop(video_id, None)
-            self.signal()
+    async def poll(self) -> None:
+        """Polls every followed video in bulk, spaced by the age of the youngest."""
+        last = 0.0
+        while True:
+            if not self.in_flight:
+                await self.wait_for_change(None)
+                continue
+            youngest = max(started for _, started in self.in_flight.values())
+            spacing = poll_spacing(time.monotonic() - youngest, self.options.poll_interval)
+            pause = last + spacing - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            last = time.monotonic()
+            try:
+                found = await self.provider.statuses(list(self.in_flight))
+            except AuthError as exc:
+                self.fail(exc, "check HEYGEN_API_KEY")
+                return
+            except ApiError as exc:
+                self.reporter.event("account", f"status check failed, will retry: {exc}")
+                continue
+            for video_id, video in found.items():
+                self.observe(video_id, video)
+
+    def observe(self, video_id: str, video: VideoStatus) -> None:
+        key = self.in_flight.get(video_id, ("", 0.0))[0]
+        entry = self.state.entries.get(key)
+        if entry is None or entry.video_id != video_id:
+            self.unfollow(video_id)
+            return
+        if video.status is Status.MISSING:
+            self.state.record(missing(entry))
+            self.commit.soon()
+            self.reporter.event(key, f"missing: HeyGen no longer knows {video_id}")
+        elif video.status != entry.status:
+            self.state.record(observed(entry, video))
+            if video.finished:
+                self.commit.soon()
+            self.reporter.event(key, str(video.status))
+        if video.finished:
+            self.unfollow(video_id)
+            if video.out_of_credit:
+                self.stop_submitting("HeyGen failed a video for lack of credit")
+
+    def unfollow(self, video_id: str) -> None:
+        self.in_flight.pop(video_id, None)
+        self.signal()
 
     def counts(self) -> Counter[str]:
         """Rows per status, as a person reads them: a row sent back to the queue is to submit."""
-        labels = {NOT_CREATED: "to submit"}
-        return Counter(labels.get(e.status, e.status) for e in self.state.entries.values())
+        labels = {Status.NOT_CREATED: "to submit"}
+        return Counter(labels.get(e.status, str(e.status)) for e in self.state.entries.values())
+
+
+def missing(entry: Entry) -> Entry:
+    """A recorded video HeyGen no longer knows (deleted, or a 404): the row is to create."""
+    return entry.evolve(
+        status=Status.MISSING,
+        finished_at=now_iso(),
+        failure_code="not_found",
+        failure_message=f"HeyGen no longer knows video {entry.video_id} (deleted?)",
+    )

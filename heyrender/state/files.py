@@ -43,8 +43,12 @@ def open_fd(path: Path, flags: int) -> int:
             raise not_a_file(path, "a folder") from None
         if exc.errno == errno.ENXIO:
             raise not_a_file(path, "a special file") from None
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise LockfileError(path, "cannot be opened: permission denied") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise LockfileError(
+                path,
+                f"cannot be opened ({exc.strerror})",
+                hint=f"make {path.parent} and its state files writable, then run it again",
+            ) from None
         raise
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
@@ -123,6 +127,21 @@ def remove_stale_temporaries(path: Path) -> int:
     return removed
 
 
+CANNOT_WRITE = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+)
+
+
+def unwritable(path: Path, exc: OSError) -> Exception:
+    if exc.errno not in CANNOT_WRITE:
+        return exc
+    return LockfileError(
+        path,
+        f"cannot be written ({exc.strerror or exc}); the previous lockfile is unchanged",
+        hint=f"make {path.parent} writable (or free some space), then run the command again",
+    )
+
+
 def write_atomically(path: Path, chunks: Iterable[str]) -> None:
     """Temporary file in the same folder, fsync, rename, fsync the folder. The file keeps
     the permissions it had; a new one gets the umask's."""
@@ -134,6 +153,8 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise unwritable(path, exc) from None
     try:
         if mode is not None:
             os.fchmod(fd, mode)
@@ -142,8 +163,10 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in CANNOT_WRITE:
+            raise unwritable(path, exc) from None
         raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
@@ -189,6 +212,11 @@ class AppendOnly:
             view = view[written:]
         if durable:
             os.fsync(self._fd)
+
+    def duplicate(self) -> int:
+        """A second descriptor for the file, which the caller closes (to fsync elsewhere)."""
+        assert self._fd is not None
+        return os.dup(self._fd)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -19,16 +20,10 @@ from typing import Any
 from heyrender.errors import LockfileError
 from heyrender.state import files
 from heyrender.state.rowschema import RowInvalid, RowSchema
+from heyrender.status import UNSETTLED, Status
 
 FORMAT_VERSION = 1
 HEADER_KEY = "heyrender_lockfile"
-
-SUBMITTING = "submitting"  # intent recorded before the POST; outcome not yet known
-UNCERTAIN = "uncertain"  # a lost create that listing could not settle
-NOT_CREATED = "not_created"  # a lost create that listing showed never landed
-COMPLETED, FAILED = "completed", "failed"
-UNSETTLED = frozenset({SUBMITTING, UNCERTAIN})
-RETRYABLE = frozenset({FAILED, NOT_CREATED})
 
 
 def now_iso() -> str:
@@ -45,7 +40,7 @@ def parse_iso(text: str | None) -> float | None:
 class Entry:
     key: str
     request: str
-    status: str
+    status: Status
     title: str | None = None
     video_id: str | None = None
     intent_at: str | None = None
@@ -55,10 +50,17 @@ class Entry:
     failure_code: str | None = None
     failure_message: str | None = None
     previous_video_ids: tuple[str, ...] = field(default=())
+    fields: dict[str, str] | None = field(default=None, hash=False)  # path -> value hash, sent
+    attempt: int | None = None  # v3: the row's create attempt, 1 for its first video
+    idempotency_key: str | None = None  # v3: the key its create was (or will be) sent with
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
 
     @property
     def finished(self) -> bool:
-        return self.status in (COMPLETED, FAILED, NOT_CREATED)
+        return self.status.finished
 
     @property
     def in_progress(self) -> bool:
@@ -149,9 +151,19 @@ DECODE = json.JSONDecoder(parse_constant=no_constant).decode
 BATCH = 1000
 
 
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_line(raw: bytes, path: Path, line: int, noun: str = "") -> Any:
     try:
-        return DECODE(raw.decode("utf-8"))
+        data = DECODE(raw.decode("utf-8"))
+        if SURROGATE_ESCAPE.search(raw):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except UnicodeEncodeError:
+        raise LockfileError(
+            path, f"{noun}not text: it escapes half of a UTF-16 surrogate pair", line=line
+        ) from None
     except json.JSONDecodeError as exc:
         raise LockfileError(path, f"{noun}not valid JSON ({exc.msg})", line=line) from None
     except UnicodeDecodeError:
@@ -194,6 +206,8 @@ def checked_block(block: bytes, count: int, first: int, path: Path, noun: str) -
 def decoded_together(block: bytes, count: int) -> list[Any] | None:
     body = block[:-1] if block.endswith(b"\n") else block
     if not (body[:1] == b"{" and body[-1:] == b"}" and body.count(b"}\n{") == count - 1):
+        return None
+    if SURROGATE_ESCAPE.search(body):
         return None
     try:
         rows = DECODE(b"".join((b"[", body.replace(b"\n", b","), b"]")).decode())

@@ -118,6 +118,15 @@ def sequence_check(name: str, item: Check) -> Check:
     return check
 
 
+def mapping_check(name: str, key: Check, item: Check) -> Check:
+    def check(value: Any) -> Any:
+        if type(value) is not dict:
+            raise wrong(name, "an object", value)
+        return {key(k): item(v) for k, v in value.items()}
+
+    return check
+
+
 def optional(check: Check) -> Check:
     def allow_null(value: Any) -> Any:
         return None if value is None else check(value)
@@ -134,6 +143,9 @@ def type_check(name: str, hint: Any, *, required: bool) -> Check:
         return optional(inner) if len(rest) < len(args) else inner
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return sequence_check(name, type_check(f"{name} item", args[0], required=False))
+    if origin is dict and len(args) == 2:
+        key = type_check(f"{name} key", args[0], required=True)
+        return mapping_check(name, key, type_check(f"{name} value", args[1], required=True))
     if isinstance(hint, type) and issubclass(hint, Enum):
         return enum_check(name, hint)
     if hint is bool:
@@ -163,6 +175,8 @@ def type_schema(hint: Any, *, required: bool) -> dict[str, Any]:
         return nullable(inner) if len(rest) < len(args) else inner
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return {"type": ["array", "null"], "items": type_schema(args[0], required=False)}
+    if origin is dict and len(args) == 2:
+        return {"type": "object", "additionalProperties": type_schema(args[1], required=True)}
     if isinstance(hint, type) and issubclass(hint, Enum):
         return {"enum": [member.value for member in hint]}
     simple = {bool: "boolean", int: "integer", float: "number"}

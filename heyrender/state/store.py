@@ -98,6 +98,11 @@ class State:
         if self._records >= due or time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.checkpoint()
 
+    def journal_descriptor(self) -> int | None:
+        """A duplicate descriptor of the open journal for a group commit off the event loop
+        (run/commit.py), or None when no record waits for one; the caller closes it."""
+        return self._journal.duplicate() if self._journal is not None else None
+
     def close(self) -> None:
         """Closes the journal without folding it in: what a crash leaves, minus the crash."""
         if self._journal is not None:
@@ -108,8 +113,8 @@ class State:
         """Writes the lockfile atomically, then drops the journal it now holds. Nothing is
         written when nothing changed, so a refused apply leaves no lockfile behind. Call it
         only while holding the state lock: it removes temporary files a killed write left."""
+        files.remove_stale_temporaries(self.lock_path)
         if self._unsaved:
-            files.remove_stale_temporaries(self.lock_path)
             lockfile.save(self.lock_path, self.entries, self.manifest_name)
         self.close()
         journal_path(self.lock_path).unlink(missing_ok=True)

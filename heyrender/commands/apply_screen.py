@@ -1,0 +1,82 @@
+"""`heyrender apply` at the screen: the reporter the run layer talks to, and the prompt."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import click
+
+from heyrender.api.client import Settings
+from heyrender.campaign import manifest as manifests
+from heyrender.commands import output
+from heyrender.commands.progress import Progress
+from heyrender.errors import HeyrenderError
+from heyrender.run.apply import apply as apply_manifest
+from heyrender.run.options import ApplyOptions
+from heyrender.run.outcome import Outcome
+from heyrender.run.plan import Plan
+from heyrender.terminal import OutputSettings
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+class ScreenReporter:
+    """Lines on stdout, a live panel on a terminal, the approval prompt on stdin."""
+
+    def __init__(self, settings: OutputSettings) -> None:
+        self.settings = settings
+        self.progress: Progress | None = None
+
+    def say(self, line: str) -> None:
+        click.echo(line)
+
+    def info(self, line: str) -> None:
+        if not self.settings.quiet:
+            click.echo(line)
+
+    def show_plan(self, plan: Plan, title: str) -> None:
+        for line in output.plan_text(plan, title):
+            self.info(line)
+
+    def event(self, key: str, what: str) -> None:
+        if self.progress is not None:
+            self.progress.event(key, what)
+
+    def approve(self, count: int) -> None:
+        if not stdin_is_terminal():
+            raise HeyrenderError(
+                f"apply would submit {count:,} videos and needs approval",
+                hint="run it in a terminal to answer the prompt, or pass --yes",
+            )
+        answer = click.prompt(
+            f"Submit {count:,} videos? Only 'yes' will be accepted", default="", show_default=False
+        )
+        if answer.strip() != "yes":
+            raise HeyrenderError("apply cancelled; nothing was submitted")
+
+    def watching(
+        self, counts: Callable[[], Counter[str]], total: int, done_before: int
+    ) -> AbstractContextManager[object]:
+        self.progress = Progress(counts, total, output=self.settings)
+        return self.progress
+
+
+def apply(
+    path: str,
+    options: ApplyOptions,
+    api_base: str | None,
+    screen: OutputSettings,
+    allow_outside: bool = False,
+) -> int:
+    manifest = manifests.load(path, allow_outside)
+    settings = Settings.from_env(api_base)
+    try:
+        return apply_manifest(manifest, settings, options, ScreenReporter(screen)).exit_code
+    except KeyboardInterrupt:
+        click.echo(f"\nInterrupted. To continue: heyrender apply {manifest.path}", err=True)
+        return Outcome.INTERRUPTED.exit_code

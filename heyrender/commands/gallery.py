@@ -1,0 +1,150 @@
+"""`heyrender report`: one static HTML page with a card per row, for people who approve videos.
+
+The page is self-contained (inline CSS, JS and data; no server, no CDN) and opens from
+file://. Media comes from downloaded files when present (linked relative to the page),
+else from fresh URLs when an API key is set; a card says when there is neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from heyrender.api.client import Settings
+from heyrender.api.wire import VideoStatus
+from heyrender.campaign.cost import duration
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.validate import checked_rows
+from heyrender.commands.gallery_page import PAGE
+from heyrender.commands.media import Fresh, fresh_statuses, local_files
+from heyrender.state.files import write_atomically
+from heyrender.state.lockfile import Entry
+from heyrender.state.store import State
+from heyrender.status import Status
+
+NOT_SUBMITTED, INVALID = "not submitted", "invalid"
+URL_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    out: Path
+    videos: Path
+    settings: Settings | None  # None: downloaded files only, no status calls
+
+
+def link(target: Path, page_folder: Path) -> str:
+    """A path the page can load from file://, relative to where the page is."""
+    relative = os.path.relpath(target.resolve(), page_folder.resolve())
+    return quote(Path(relative).as_posix())
+
+
+def row_status(entry: Entry | None, problems: bool) -> str:
+    if problems:
+        return INVALID
+    return entry.status if entry is not None else NOT_SUBMITTED
+
+
+def media(
+    key: str, entry: Entry, video: VideoStatus | None, options: ReportOptions
+) -> dict[str, Any]:
+    local = local_files(options.videos, key)
+    card: dict[str, Any] = {}
+    if local.video is not None:
+        card["v"] = link(local.video, options.out)
+    elif video is not None and video.video_url:
+        card["v"] = video.video_url
+    if local.thumbnail is not None:
+        card["i"] = link(local.thumbnail, options.out)
+    elif video is not None and video.thumbnail_url:
+        card["i"] = video.thumbnail_url
+    if not card:
+        card["n"] = (
+            "No downloaded file and no fresh URL: run heyrender download, or set "
+            "HEYGEN_API_KEY and make the report again"
+            if options.settings is None
+            else "HeyGen did not answer with a URL for this video; make the report again"
+        )
+    return card
+
+
+def cards(
+    manifest: Manifest, state: State, fresh: Fresh, options: ReportOptions
+) -> Iterator[dict[str, Any]]:
+    """One compact object per row, in CSV order (short names keep 10,000 rows small)."""
+    expansion = Expansion(manifest)
+    for row in checked_rows(expansion):
+        entry = state.entries.get(row.key)
+        status = row_status(entry, bool(row.problems))
+        body = row.body or {}
+        card: dict[str, Any] = {"k": row.key, "s": status}
+        title = body.get("title") or (entry.title if entry else None)
+        if title:
+            card["t"] = title
+        if isinstance(body.get("script"), str):
+            card["x"] = body["script"]
+        video = fresh.videos.get(row.key)
+        seconds = (entry.duration if entry else None) or (video.duration if video else None)
+        if seconds:
+            card["d"] = duration(seconds)
+        else:
+            estimated = manifest.cost.seconds(body) if body else None
+            if estimated is not None:
+                card["d"] = f"~{duration(estimated)} (estimated)"
+        if entry is not None and entry.status is Status.COMPLETED:
+            card.update(media(row.key, entry, video, options))
+        if entry is not None and entry.status is Status.FAILED:
+            card["f"] = entry.failure_code or "failed"
+            card["m"] = entry.failure_message or ""
+        if row.problems:
+            card["f"] = "invalid"
+            card["m"] = "; ".join(str(problem) for problem in row.problems)
+        yield card
+    expansion.check_keys()
+
+
+def page(manifest: Manifest, rows: list[dict[str, Any]], fresh_urls: bool) -> str:
+    now = datetime.now(timezone.utc)
+    counts = Counter(card["s"] for card in rows)
+    meta = {
+        "name": manifest.name,
+        "generated": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "expires": (now + URL_LIFETIME).strftime("%Y-%m-%d") if fresh_urls else None,
+        "counts": dict(sorted(counts.items())),
+    }
+    data = json.dumps({"meta": meta, "rows": rows}, ensure_ascii=False, separators=(",", ":"))
+    # inside <script>, "</" could end the element early: JSON allows "<\/" for it
+    data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    title = manifest.name.replace("&", "&amp;").replace("<", "&lt;")
+    head, _, tail = PAGE.partition("{{DATA}}")
+    return head.replace("{{TITLE}}", title) + data + tail
+
+
+def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], None]) -> int:
+    state = State.load(manifest.lockfile_path, manifest.path.name)
+    fresh = Fresh({})
+    if options.settings is not None:
+        fresh = fresh_statuses(options.settings, state.entries.values(), manifest.api)
+    options.out.mkdir(parents=True, exist_ok=True)
+    rows = list(cards(manifest, state, fresh, options))
+    target = options.out / "index.html"
+    write_atomically(target, [page(manifest, rows, options.settings is not None)])
+    completed = sum(1 for card in rows if card["s"] == Status.COMPLETED)
+    playable = sum(1 for card in rows if "v" in card)
+    echo(f"Wrote {target} ({len(rows):,} rows, {completed:,} completed, {playable:,} playable)")
+    if fresh.failed:
+        echo(f"{fresh.failed:,} videos could not be asked about; their cards say so")
+    if completed > playable and options.settings is None:
+        echo(
+            f"{completed - playable:,} completed videos have no downloaded file; run heyrender "
+            "download, or set HEYGEN_API_KEY for fresh URLs"
+        )
+    return 0

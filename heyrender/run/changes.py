@@ -1,0 +1,72 @@
+"""What a plan would spend, and which fields of each outdated row changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from heyrender.campaign.cost import Estimate
+from heyrender.campaign.expand import Expansion
+from heyrender.campaign.fields import changed_paths, field_hashes
+from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.rows import Desired
+from heyrender.state.view import recorded
+
+Changes = Mapping[str, tuple[str, ...] | None]
+
+
+def estimate(rows: Iterable[Desired], keys: Iterable[str]) -> Estimate:
+    """The estimate for these rows of the campaign (rows without a body are left out)."""
+    wanted = set(keys)
+    return Estimate.of(row.cost for row in rows if row.key in wanted and row.cost is not None)
+
+
+def recorded_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[str, str] | None]:
+    """The field hashes the lockfile (and journal) hold for these keys, in one streamed pass.
+
+    Plan's lean view of the lockfile keeps only key, request and status of a completed row,
+    so the fields of the outdated rows are read here, and only theirs.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return {}
+
+    def pick(batches: Iterator[list[dict[str, Any]]]) -> dict[str, dict[str, str] | None]:
+        return {
+            row["key"]: row.get("fields")
+            for batch in batches
+            for row in batch
+            if row["key"] in wanted
+        }
+
+    return recorded(manifest.lockfile_path, manifest.path.name, pick)
+
+
+def current_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The field hashes of these rows as they render now: one more pass over the CSV, made
+    only when some rows are outdated (the packed rows keep no bodies)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    expansion = Expansion(manifest)
+    return {
+        row.key: field_hashes(row.body)
+        for row in expansion
+        if row.key in wanted and row.body is not None
+    }
+
+
+def changed_fields(
+    current: Mapping[str, Mapping[str, str]],
+    recorded: Mapping[str, Mapping[str, str] | None],
+    keys: Iterable[str],
+) -> dict[str, tuple[str, ...] | None]:
+    """For each of these keys, the field paths whose values changed since the row was sent.
+
+    None where the lockfile has no field hashes for the row (sent by an older heyrender).
+    """
+    out: dict[str, tuple[str, ...] | None] = {}
+    for key in keys:
+        old = recorded.get(key)
+        out[key] = changed_paths(old, current.get(key, {})) if old is not None else None
+    return out
