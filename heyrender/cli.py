@@ -184,7 +184,10 @@ def finite(low: float, high: float | None = None, *, above: bool = False) -> Fin
 @main.command(
     examples=[
         Example("heyrender emulator --port 8080", "Rehearse a campaign without spending credits"),
-        Example("HEYGEN_API_BASE=http://127.0.0.1:8080 heyrender apply outreach.yaml --yes"),
+        Example(
+            "HEYGEN_API_BASE=http://127.0.0.1:8080 HEYGEN_API_KEY=any "
+            "heyrender apply outreach.yaml --yes"
+        ),
         Example("heyrender emulator --port 0 --fault-rate 0.1 --seed 7", "With faults"),
     ]
 )
