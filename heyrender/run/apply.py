@@ -114,7 +114,7 @@ class Session:
     saved: SavedPlan | None = None  # apply FILE: carry out exactly this plan, without asking
     budget: Budget | None = None  # --max-cost
     assets: dict[str, str] = field(default_factory=dict)  # sha256 -> uploaded asset ID
-    wanted: int = 0  # rows this apply set out to submit (new and resumed)
+    to_send: int = 0  # rows this apply set out to submit (new and resumed)
     sent: int = 0  # of them, handed to the reconciler
 
     def __post_init__(self) -> None:
@@ -206,7 +206,7 @@ class Session:
         done_before = sum(
             1 for e in self.state.entries.values() if e.status in (Status.COMPLETED, Status.FAILED)
         )
-        self.wanted = len(wanted)
+        self.to_send = len(wanted)
         with self.reporter.watching(self.reconciler.counts, total, done_before):
             report = await self.reconciler.run(self.gated(self.submissions(wanted, resume)))
         return self.finish(provider, report)
@@ -304,7 +304,7 @@ class Session:
                 f"Stopped submitting: {report.stop_reason}. {to_create:,} rows remain to create."
             )
         elif self.budget is not None and self.budget.refused:
-            remaining = self.wanted - self.sent
+            remaining = self.to_send - self.sent
             self.reporter.say(f"Stopped submitting: {self.budget.stop_reason(remaining)}.")
         if rendering and self.options.run.no_wait:
             self.reporter.say(
