@@ -39,7 +39,9 @@ bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/apply_throughput.py
+	$(BIN)/python bench/apply_v3.py
 	$(BIN)/python bench/lockfile_speed.py
+	$(BIN)/python bench/status_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -147,3 +147,15 @@ def test_crlf_line_ends_split_alike(campaign) -> None:
 def test_bare_carriage_returns_stay_in_one_process(campaign) -> None:
     path = campaign(MANIFEST, people(300).replace("\n", "\r").encode())
     assert parallel.validate(load(path), 4) is None
+
+
+def test_repeats_across_sorted_runs_are_found_at_any_range_edge(monkeypatch) -> None:
+    from array import array
+
+    from heyrender.campaign import repeats
+
+    monkeypatch.setattr(repeats, "CHUNK", 4)
+    first = array("q", sorted([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 19]))
+    second = array("q", sorted([2, 4, 9, 10, 12, 14, 16, 17, 21]))
+    assert repeats.repeats_in_runs([first, second]) == {9, 17, 19}
+    assert repeats.repeats_in_runs([first[:-1], array("q", [0, 30])]) == set()

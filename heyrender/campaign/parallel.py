@@ -10,10 +10,10 @@ which then reports exactly what a serial pass reports.
 
 from __future__ import annotations
 
-import mmap
 import multiprocessing
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from heyrender.campaign.csvsource import CsvSource, Span
 from heyrender.campaign.expand import Expansion
@@ -31,7 +31,33 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def count(data: mmap.mmap, pattern: bytes, start: int, end: int) -> int:
+class FileBytes:
+    """Slices of a file and finds in it, by seek and read: unlike a memory map, reading the
+    whole file this way does not count toward this process's resident memory."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.size = os.fstat(file.fileno()).st_size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, part: slice) -> bytes:
+        self.file.seek(part.start)
+        return self.file.read(part.stop - part.start)
+
+    def find(self, byte: bytes, start: int) -> int:
+        position = start
+        while position < self.size:
+            block = self[position : min(position + BLOCK, self.size)]
+            found = block.find(byte)
+            if found >= 0:
+                return position + found
+            position += len(block)
+        return -1
+
+
+def count(data: FileBytes, pattern: bytes, start: int, end: int) -> int:
     """Occurrences of `pattern` starting in data[start:end], a block at a time."""
     reach = len(pattern) - 1
     return sum(
@@ -46,11 +72,12 @@ def spans(path: Path, parts: int) -> list[Span] | None:
     A newline ends a record when an even number of quotes precede it (RFC 4180 doubles quotes
     inside quoted fields). None when the file cannot be cut safely this way.
     """
-    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with open(path, "rb") as file:
+        data = FileBytes(file)
         size = len(data)
         if count(data, b"\r", 0, size) != count(data, b"\r\n", 0, size):
             return None
-        header_end = data.find(b"\n")
+        header_end = data.find(b"\n", 0)
         if header_end < 0:
             return None
         cuts = [0]
@@ -105,11 +132,13 @@ def validate(
     context = multiprocessing.get_context("fork")
     with context.Pool(len(cut) - 1) as pool:
         pending = [pool.apply_async(run_span, (manifest, span)) for span in cut[1:]]
-        outcomes = [run_span(manifest, cut[0]), *(job.get() for job in pending)]
-    result, expansion = ValidationResult(manifest), Expansion(manifest)
-    for outcome in outcomes:
-        if outcome is None:
-            return None
-        result.absorb(outcome[0])
-        expansion.absorb(outcome[1])
-    return result, expansion
+        joined = run_span(manifest, cut[0])
+        for job in pending:  # joined one at a time, so no two copies of a span's hashes linger
+            outcome = job.get()
+            if joined is None or outcome is None:
+                joined = None
+                continue
+            joined[0].absorb(outcome[0])
+            joined[1].absorb(outcome[1])
+            del outcome
+    return joined

@@ -9,8 +9,11 @@ share (see campaign.parallel).
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from itertools import chain, compress, islice, pairwise
 from operator import eq
+
+CHUNK = 65_536
 
 
 class Ledger:
@@ -42,15 +45,34 @@ class Ledger:
     def suspects(self) -> list[int]:
         """The lines, in order, of every entry whose hash occurs more than once."""
         if self.runs and sum(map(len, self.runs)) == len(self.hashes):
-            ordered = sorted(chain.from_iterable(self.runs))  # merging sorted runs: near O(n)
+            repeated = repeats_in_runs(self.runs)
         else:
-            ordered = sorted(self.hashes)
-        if not any(map(eq, ordered, islice(ordered, 1, None))):  # at C speed: the common case
+            repeated = repeats_in(sorted(self.hashes))
+        if not repeated:
             return []
-        repeated = {a for a, b in pairwise(ordered) if a == b}
-        del ordered
         chosen = (value in repeated for value in self.hashes)
         return sorted(compress(self.lines, chosen))
+
+
+def repeats_in(ordered: list[int]) -> set[int]:
+    if not any(map(eq, ordered, islice(ordered, 1, None))):  # at C speed: the common case
+        return set()
+    return {a for a, b in pairwise(ordered) if a == b}
+
+
+def repeats_in_runs(runs: list[array[int]]) -> set[int]:
+    """Repeated values across sorted runs, merged a value range at a time, so memory stays
+    small: equal values always fall in the same range of every run."""
+    longest = max(runs, key=len)
+    edges = [longest[i] for i in range(CHUNK, len(longest), CHUNK)]
+    starts = [0] * len(runs)
+    repeated: set[int] = set()
+    for edge in [*edges, None]:
+        ends = [len(run) if edge is None else bisect_left(run, edge) for run in runs]
+        parts = (run[a:b] for run, a, b in zip(runs, starts, ends, strict=True))
+        repeated |= repeats_in(sorted(chain.from_iterable(parts)))
+        starts = ends
+    return repeated
 
 
 def groups(found: list[tuple[str, int]]) -> list[tuple[str, list[int]]]:
