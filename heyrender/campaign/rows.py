@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
@@ -112,6 +112,24 @@ class Rows(Sequence[Desired]):
         for index in range(len(self.keys)):
             yield self._at(index)
 
+    def costs(self, keys: Iterable[str]) -> Iterator[RowCost]:
+        """The costs of these rows (rows without a body have none), without a Desired each."""
+        wanted = set(keys)
+        if not wanted:
+            return
+        for index, key in enumerate(self.keys):
+            if key in wanted:
+                cost = self._cost(index)
+                if cost is not None:
+                    yield cost
+
+    def media_of(self, keys: Iterable[str]) -> Iterator[tuple[MediaUse, ...]]:
+        """The media uses of these rows, looking only at rows that have any."""
+        wanted = set(keys)
+        for index, uses in self.media.items():
+            if self.keys[index] in wanted:
+                yield uses
+
 
 @dataclass
 class Campaign:
@@ -165,8 +183,7 @@ class Campaign:
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""
-        keyset = set(keys)
-        return distinct_files(row.media for row in self.rows if row.key in keyset)
+        return distinct_files(self.rows.media_of(keys))
 
 
 def uploaded(assets: Mapping[str, str]) -> Callable[[MediaUse], str]:

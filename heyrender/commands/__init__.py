@@ -104,7 +104,8 @@ def plan(
     manifest = load_manifest(path, allow_outside)
     campaign = Campaign.expand(manifest)
     entries = plan_entries(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, entries)
+    every_key = as_json or show_all or out is not None
+    result = diff(campaign.rows, entries, None if every_key else output.SHOWN_PER_GROUP)
     files = campaign.media_files(list(result["create"]))
     uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])

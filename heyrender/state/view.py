@@ -108,16 +108,42 @@ class PlanEntries(Mapping[str, Entry]):
         start = self._ends[index - 1] if index else 0
         return self._keys[start : self._ends[index]]
 
+    @property
+    def whole(self) -> Mapping[str, Entry]:
+        """The rows kept whole: every row but a completed one with a sha256 request."""
+        return self._whole
+
+    @property
+    def lean_count(self) -> int:
+        """How many completed rows are kept lean, numbered 0 to lean_count - 1."""
+        return len(self._ends)
+
+    def find(self, key: str) -> int:
+        """The number of the lean completed row with this key, or -1."""
+        wanted: bytes | None = None
+        for index in self._index.candidates(hash(key) & MASK):
+            if wanted is None:
+                wanted = key.encode("utf-8", "surrogatepass")
+            if self._key(index) == wanted:
+                return index
+        return -1
+
+    def key_at(self, index: int) -> str:
+        return self._key(index).decode("utf-8", "surrogatepass")
+
+    def digest_at(self, index: int) -> bytearray:
+        """The 32 bytes of the lean row's request hash."""
+        return self._digests[32 * index : 32 * index + 32]
+
     def __getitem__(self, key: str) -> Entry:
         whole = self._whole.get(key)
         if whole is not None:
             return whole
-        wanted = key.encode("utf-8", "surrogatepass")
-        for index in self._index.candidates(hash(key) & MASK):
-            if self._key(index) == wanted:
-                digest = self._digests[32 * index : 32 * index + 32]
-                return Entry(key=key, request="sha256:" + digest.hex(), status=self._completed)
-        raise KeyError(key)
+        index = self.find(key)
+        if index < 0:
+            raise KeyError(key)
+        request = "sha256:" + self.digest_at(index).hex()
+        return Entry(key=key, request=request, status=self._completed)
 
     def __iter__(self) -> Iterator[str]:
         for index in range(len(self._ends)):
