@@ -141,12 +141,15 @@ def packed_diff(rows: Rows, entries: PlanEntries, done_shown: int | None) -> Pla
     whole_matched: set[str] = set()
     find, digest_at = entries.find, entries.digest_at
     for index, key in enumerate(rows.keys):
-        if index in problems:
-            invalid.append(key)
-            continue
         found = find(key)
         if found >= 0:
             matched[found] = 1
+        if index in problems:
+            invalid.append(key)
+            if found < 0 and key in whole:
+                whole_matched.add(key)
+            continue
+        if found >= 0:
             start = index * DIGEST
             if digests[start : start + DIGEST] == digest_at(found):
                 done_count += 1
