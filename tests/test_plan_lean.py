@@ -10,7 +10,7 @@ from heyrender.campaign.expand import canonical_json
 from heyrender.campaign.rows import Rows
 from heyrender.campaign.schema import FieldProblem
 from heyrender.commands.output import plan_text
-from heyrender.run.plan import diff
+from heyrender.run.plan import DoneRows, diff
 from heyrender.state.lockfile import Entry
 from heyrender.state.view import PlanEntries, as_row
 
@@ -100,3 +100,23 @@ def test_a_shown_plan_keeps_only_the_first_done_keys_but_counts_them_all() -> No
     assert shown.summary() == full.summary()
     assert list(plan_text(shown, "Plan")) == list(plan_text(full, "Plan"))
     assert "    ... and 15 more" in list(plan_text(shown, "Plan"))
+
+
+def test_rows_left_out_as_done_give_the_same_shown_plan() -> None:
+    entries = recorded()
+    invalid = {"broken", "broken-failed"}
+    lean = PlanEntries([[as_row(entries[key]) for key in sorted(entries)]])
+    done = DoneRows(lean, 10)
+    rows = Rows()
+    for line, key in enumerate(KEYS, 2):
+        if key in invalid:
+            rows.add(key, line, digest(key), [FieldProblem("voice_id", "required")])
+        elif done.keep(key, digest(key)):
+            rows.add(key, line, digest(key), [])
+    assert len(rows) == len(KEYS) - 25, "the done rows are not kept"
+    shown = diff(rows, lean, 10, done)
+    full = diff(packed(KEYS, invalid), lean)
+    assert shown.total_rows == full.total_rows == len(KEYS)
+    assert shown.summary() == full.summary()
+    assert shown["orphaned"] == full["orphaned"] == ("orphan", "orphan-failed")
+    assert list(plan_text(shown, "Plan")) == list(plan_text(full, "Plan"))

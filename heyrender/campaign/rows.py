@@ -37,6 +37,7 @@ class Desired:
 
 
 KINDS = tuple(AvatarKind)
+Keep = Callable[[str, bytes], bool]  # (key, request digest) -> whether to keep the row
 NO_COST = float("nan")
 
 
@@ -139,8 +140,12 @@ class Campaign:
     media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
-    def expand(cls, manifest: Manifest) -> Campaign:
-        """One pass: every row's request hash and problems, but no bodies kept."""
+    def expand(cls, manifest: Manifest, keep: Keep | None = None) -> Campaign:
+        """One pass: every row's request hash and problems, but no bodies kept.
+
+        With `keep`, a valid row for which keep(key, digest) is false is validated and
+        counted but left out of `rows` (plan leaves out the rows already done this way).
+        """
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
@@ -148,6 +153,8 @@ class Campaign:
         for row in checked_rows(expansion):
             result.count(row)
             digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            if keep is not None and not row.problems and not keep(row.key, digest):
+                continue
             cost = manifest.cost.row(row.body) if row.body is not None else None
             rows.add(row.key, row.line, digest, row.problems, row.media, cost)
         result.close(expansion)

@@ -103,13 +103,43 @@ def reason(entry: Entry | None) -> str | None:
     return "not created: " + (entry.failure_message or "the last create did not land")
 
 
+class DoneRows:
+    """Spots, while the campaign expands, the rows whose request is exactly what a completed
+    lockfile row asked: they are counted (with their first keys, for the text plan) and need
+    no place in the packed rows. Pass its keep to Campaign.expand, then itself to diff()."""
+
+    def __init__(self, entries: PlanEntries, shown: int) -> None:
+        self.entries = entries
+        self.shown = shown
+        self.matched = bytearray(entries.lean_count)
+        self.count = 0
+        self.first: list[str] = []
+
+    def keep(self, key: str, digest: bytes) -> bool:
+        found = self.entries.find(key)
+        if found < 0 or self.entries.digest_at(found) != digest:
+            return True
+        self.matched[found] = 1
+        self.count += 1
+        self.first.append(key)
+        if len(self.first) > 4 * self.shown + 1024:
+            self.first = heapq.nsmallest(self.shown, self.first)
+        return False
+
+
 def diff(
-    desired: Iterable[Desired], entries: Mapping[str, Entry], done_shown: int | None = None
+    desired: Iterable[Desired],
+    entries: Mapping[str, Entry],
+    done_shown: int | None = None,
+    done: DoneRows | None = None,
 ) -> Plan:
-    """The plan. With `done_shown`, packed rows and plan's lean entries, the done group keeps
-    only its first `done_shown` keys (and its count): all a plan shown as text needs."""
+    """The plan. With packed rows and plan's lean entries: with `done_shown`, the done group
+    keeps only its first `done_shown` keys (and its count), all a plan shown as text needs;
+    `done` holds the done rows that were left out of the packed rows."""
     if isinstance(desired, Rows) and isinstance(entries, PlanEntries):
-        return packed_diff(desired, entries, done_shown)
+        return packed_diff(desired, entries, done_shown, done)
+    if done is not None:
+        raise ValueError("rows left out as done need the packed rows and lean entries")
     groups: dict[str, list[str]] = {group: [] for group in GROUPS}
     reasons: dict[str, str] = {}
     seen: set[str] = set()
@@ -129,15 +159,17 @@ def diff(
     )
 
 
-def packed_diff(rows: Rows, entries: PlanEntries, done_shown: int | None) -> Plan:
+def packed_diff(
+    rows: Rows, entries: PlanEntries, done_shown: int | None, left_out: DoneRows | None
+) -> Plan:
     """diff() without a Desired or an Entry per row: request digests compared as bytes."""
     groups: dict[str, list[str]] = {group: [] for group in GROUPS}
     reasons: dict[str, str] = {}
     digests, problems, whole = rows.digests, rows.problems, entries.whole
     invalid, create, outdated = groups["invalid"], groups["create"], groups["outdated"]
-    done: list[str] = []
-    done_count = 0
-    matched = bytearray(entries.lean_count)
+    done: list[str] = [] if left_out is None else left_out.first
+    done_count = 0 if left_out is None else left_out.count
+    matched = bytearray(entries.lean_count) if left_out is None else left_out.matched
     whole_matched: set[str] = set()
     find, digest_at = entries.find, entries.digest_at
     for index, key in enumerate(rows.keys):
@@ -170,6 +202,8 @@ def packed_diff(rows: Rows, entries: PlanEntries, done_shown: int | None) -> Pla
         why = reason(entry) if group == "create" else None
         if why:
             reasons[key] = why
+    if left_out is not None and done_shown is None and left_out.count > len(done):
+        raise ValueError("every done key was asked for, but only the first were kept")
     groups["done"] = done if done_shown is None else heapq.nsmallest(done_shown, done)
     groups["orphaned"] = [entries.key_at(i) for i, seen in enumerate(matched) if not seen]
     groups["orphaned"] += [key for key in whole if key not in whole_matched]
@@ -177,7 +211,7 @@ def packed_diff(rows: Rows, entries: PlanEntries, done_shown: int | None) -> Pla
     counts["done"] = done_count
     return Plan(
         {group: tuple(sorted(keys)) for group, keys in groups.items()},
-        total_rows=len(rows),
+        total_rows=len(rows) + (0 if left_out is None else left_out.count),
         reasons=reasons,
         counts=counts,
     )
