@@ -95,10 +95,8 @@ def plan(
 ) -> int:
     from heyrender.campaign.rows import Campaign
     from heyrender.commands import output
-    from heyrender.run import changes, saved_plan
+    from heyrender.run import changes
     from heyrender.run.plan import DoneRows, diff
-    from heyrender.run.uploads import plan_uploads
-    from heyrender.state.assets import AssetStore
     from heyrender.state.view import plan_entries
 
     manifest = load_manifest(path, allow_outside)
@@ -112,12 +110,18 @@ def plan(
         campaign = Campaign.expand(manifest, keep=done.keep)
         result = diff(campaign.rows, entries, output.SHOWN_PER_GROUP, done)
     files = campaign.media_files(list(result["create"]))
-    uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
+    if files:  # the upload machinery (and its HTTP client) is imported only when needed
+        from heyrender.run.uploads import plan_uploads
+        from heyrender.state.assets import AssetStore
+
+        uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])
     recorded = changes.recorded_fields(manifest, result["outdated"])
     current = changes.current_fields(manifest, result["outdated"])
     outdated = changes.changed_fields(current, recorded, result["outdated"])
     if out is not None:
+        from heyrender.run import saved_plan
+
         saved_plan.save(Path(out), manifest, result, campaign.rows, entries, cost)
     if as_json:
         data = result.to_json()

@@ -120,13 +120,7 @@ class PlanEntries(Mapping[str, Entry]):
 
     def find(self, key: str) -> int:
         """The number of the lean completed row with this key, or -1."""
-        wanted: bytes | None = None
-        for index in self._index.candidates(hash(key) & MASK):
-            if wanted is None:
-                wanted = key.encode("utf-8", "surrogatepass")
-            if self._key(index) == wanted:
-                return index
-        return -1
+        return self._index.find(key, self._keys, self._ends)
 
     def key_at(self, index: int) -> str:
         return self._key(index).decode("utf-8", "surrogatepass")
@@ -178,6 +172,22 @@ class BucketIndex:
             order[filled[bucket]] = index
             filled[bucket] += 1
         self._order = order
+
+    def find(self, key: str, keys: bytearray, ends: array[int]) -> int:
+        """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: what
+        candidates() and a key comparison do, in one loop (plan asks it of every row)."""
+        value = hash(key) & MASK
+        bucket = value >> self._shift
+        hashes, order = self._hashes, self._order
+        wanted: bytes | None = None
+        for position in range(self._starts[bucket], self._starts[bucket + 1]):
+            index = order[position]
+            if hashes[index] == value:
+                if wanted is None:
+                    wanted = key.encode("utf-8", "surrogatepass")
+                if keys[ends[index - 1] if index else 0 : ends[index]] == wanted:
+                    return index
+        return -1
 
     def candidates(self, value: int) -> Iterator[int]:
         bucket = value >> self._shift
