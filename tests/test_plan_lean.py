@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from heyrender.campaign.expand import canonical_json
+from heyrender.campaign.repeats import CHUNK, Ledger
 from heyrender.campaign.rows import Rows
 from heyrender.campaign.schema import FieldProblem
 from heyrender.commands.output import plan_text
@@ -120,3 +121,14 @@ def test_rows_left_out_as_done_give_the_same_shown_plan() -> None:
     assert shown.summary() == full.summary()
     assert shown["orphaned"] == full["orphaned"] == ("orphan", "orphan-failed")
     assert list(plan_text(shown, "Plan")) == list(plan_text(full, "Plan"))
+
+
+def test_repeats_are_found_across_many_sorted_chunks() -> None:
+    ledger = Ledger()
+    count = 3 * CHUNK + 17
+    for line in range(count):
+        ledger.add(f"title {line}", line)
+    ledger.add("title 5", count)  # repeats the first chunk's
+    ledger.add(f"title {count - 3}", count + 1)  # repeats the last chunk's
+    assert ledger.suspects() == [5, count - 3, count, count + 1]
+    assert Ledger().suspects() == []
