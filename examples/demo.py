@@ -1,7 +1,7 @@
-"""`make demo`: validate, plan, apply and status on an example campaign, end to end.
+"""`make demo`: validate, plan, apply and status on the example campaigns, end to end.
 
-    python examples/demo.py                  # spring-outreach.yaml (avatars, a script)
-    python examples/demo.py headshots.yaml   # local photos, uploaded once by content
+    python examples/demo.py                  # spring-outreach.yaml, then headshots.yaml
+    python examples/demo.py headshots.yaml   # only the photo campaign (uploads, then renders)
 
 Without HEYGEN_API_KEY it starts the bundled emulator on a free port and points
 heyrender at it, so nothing is spent. With a key it talks to HeyGen itself and
@@ -29,10 +29,32 @@ def run(*args: str, env: dict[str, str]) -> None:
         raise SystemExit(f"demo: heyrender {args[0]} exited {done.returncode}")
 
 
+DEFAULT_CAMPAIGNS = ("spring-outreach.yaml", "headshots.yaml")
+
+
+def demo(name: str, env: dict[str, str], real: bool) -> None:
+    """validate, plan, apply and status on one example, in a fresh copy of the examples."""
+    with tempfile.TemporaryDirectory(prefix="heyrender-demo-") as folder:
+        shutil.copytree(EXAMPLE, folder, dirs_exist_ok=True)
+        manifest = str(Path(folder) / name)
+        run("validate", manifest, env=env)
+        run("plan", manifest, env=env)
+        apply = ["apply", manifest, "--poll-interval", "0.5"]
+        run(*apply, *([] if real else ["--yes"]), env=env)
+        run("status", manifest, env=env)
+        print(f"\n$ cat {Path(manifest).with_suffix('.lock').name}")
+        print(Path(manifest).with_suffix(".lock").read_text(), end="")
+        assets = Path(folder) / "heyrender-assets.jsonl"
+        if assets.exists():
+            print(f"\n$ cat {assets.name}")
+            print(assets.read_text(), end="")
+
+
 def main() -> None:
-    name = sys.argv[1] if len(sys.argv) > 1 else "spring-outreach.yaml"
-    if not (EXAMPLE / name).is_file():
-        raise SystemExit(f"demo: no example manifest {name} in {EXAMPLE}")
+    names = sys.argv[1:] or list(DEFAULT_CAMPAIGNS)
+    for name in names:
+        if not (EXAMPLE / name).is_file():
+            raise SystemExit(f"demo: no example manifest {name} in {EXAMPLE}")
     real = bool(os.environ.get("HEYGEN_API_KEY"))
     emulator = None
     if real:
@@ -43,20 +65,9 @@ def main() -> None:
         env = emulator.env("demo-key")
         print(f"No HEYGEN_API_KEY: using the bundled emulator at {emulator.url}")
     try:
-        with tempfile.TemporaryDirectory(prefix="heyrender-demo-") as folder:
-            shutil.copytree(EXAMPLE, folder, dirs_exist_ok=True)
-            manifest = str(Path(folder) / name)
-            run("validate", manifest, env=env)
-            run("plan", manifest, env=env)
-            apply = ["apply", manifest, "--poll-interval", "0.5"]
-            run(*apply, *([] if real else ["--yes"]), env=env)
-            run("status", manifest, env=env)
-            print(f"\n$ cat {Path(manifest).with_suffix('.lock').name}")
-            print(Path(manifest).with_suffix(".lock").read_text(), end="")
-            assets = Path(folder) / "heyrender-assets.jsonl"
-            if assets.exists():
-                print(f"\n$ cat {assets.name}")
-                print(assets.read_text(), end="")
+        for name in names:
+            print(f"\n=== {name} ===", flush=True)
+            demo(name, env, real)
     finally:
         if emulator is not None:
             emulator.stop()

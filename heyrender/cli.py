@@ -184,7 +184,10 @@ def finite(low: float, high: float | None = None, *, above: bool = False) -> Fin
 @main.command(
     examples=[
         Example("heyrender emulator --port 8080", "Rehearse a campaign without spending credits"),
-        Example("HEYGEN_API_BASE=http://127.0.0.1:8080 heyrender apply outreach.yaml --yes"),
+        Example(
+            "HEYGEN_API_BASE=http://127.0.0.1:8080 HEYGEN_API_KEY=any "
+            "heyrender apply outreach.yaml --yes"
+        ),
         Example("heyrender emulator --port 0 --fault-rate 0.1 --seed 7", "With faults"),
     ]
 )
@@ -367,6 +370,8 @@ def plan(
         Example("heyrender apply outreach.yaml --limit 5", "Sample five rows first"),
         Example("heyrender apply outreach.yaml --yes --no-wait", "In CI: submit and exit"),
         Example("heyrender apply outreach.yaml --replace-outdated", "Render edited rows again"),
+        Example("heyrender apply outreach.yaml --max-cost 50", "Spend at most $50 (estimated)"),
+        Example("heyrender apply reviewed.plan", "Carry out a plan saved with plan --out"),
     ]
 )
 @MANIFEST
@@ -382,6 +387,12 @@ def plan(
 @click.option("--replace", multiple=True, metavar="KEY", help="Render this row again (repeatable).")
 @click.option("--resubmit-uncertain", is_flag=True, help="Resubmit rows that could not be settled.")
 @click.option("--limit", type=click.IntRange(min=0), help="Submit at most N videos.")
+@click.option(
+    "--max-cost",
+    type=finite(0),
+    metavar="USD",
+    help="Refuse above this estimate; stop submitting once what was sent would pass it.",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -422,6 +433,7 @@ def apply(
     replace: tuple[str, ...],
     resubmit_uncertain: bool,
     limit: int | None,
+    max_cost: float | None,
     concurrency: int,
     poll_interval: float,
     no_wait: bool,
@@ -432,15 +444,18 @@ def apply(
 ) -> None:
     """Submit the missing videos and follow them until done.
 
-    Validates every row, settles any create whose answer was lost, shows the plan and asks
-    for 'yes', then submits each missing video exactly once and records every step in the
-    lockfile. Ctrl-C stops submitting and exits 130; running apply again continues.
+    Validates every row, settles any create whose answer was lost, shows the plan, the
+    estimate and the account's balance and asks for 'yes', uploads the local files the rows
+    name, then submits each missing video exactly once and records every step in the
+    lockfile. Given a plan saved by plan --out instead of a manifest, it carries out exactly
+    that plan without asking, or refuses if the manifest, CSV or lockfile changed since.
+    Ctrl-C stops submitting and exits 130; running apply again continues.
     """
     from heyrender.run.options import ApplyOptions, RunOptions
 
     run = RunOptions(concurrency, poll_interval, no_wait, timeout, settle_grace)
     options = ApplyOptions(
-        yes, skip_invalid, replace_outdated, replace, resubmit_uncertain, limit, run
+        yes, skip_invalid, replace_outdated, replace, resubmit_uncertain, limit, run, max_cost
     )
     sys.exit(commands.apply(manifest, options, api_base, output, allow_outside_campaign))
 

@@ -23,7 +23,11 @@ def environment() -> tuple[tuple[str, str], ...]:
     from heyrender.api.client import BASE_ENV, DEFAULT_BASE, KEY_ENV  # httpx only for --help
 
     return (
-        (KEY_ENV, "Your HeyGen API key (apply, status --refresh, download). Never written."),
+        (
+            KEY_ENV,
+            "Your HeyGen API key (apply, status --refresh, download, report, export). "
+            "Never written.",
+        ),
         (BASE_ENV, f"The API's base URL when --api-base is not given (default: {DEFAULT_BASE})."),
         ("NO_COLOR", "Set to any value to turn colour off, as --no-color does."),
     )
@@ -33,7 +37,8 @@ EXIT_CODES = (
     ("0", "Success; for apply, every row done."),
     ("1", "Invalid input, failed or uncertain rows, an API or file failure, or a held lock."),
     ("2", "Usage error or no HEYGEN_API_KEY; plan --detailed-exitcode: changes pending."),
-    ("3", "apply: still rendering when --timeout came; run apply again to continue."),
+    ("3", "apply: --timeout came with work left; run apply again to continue."),
+    ("4", "apply: nothing failed, but rows were left as asked (--limit, outdated, uncertain)."),
     ("130", "Interrupted by Ctrl-C; run the command again to continue."),
 )
 

@@ -1,9 +1,4 @@
-"""apply with local files, as a real subprocess against the emulator.
-
-Marked xfail(strict) until apply calls run.uploads.upload_for_rows (the lead wires it after
-the `run` branch lands): once wired these pass, the strict marker turns that into a
-failure, and the marker is to be removed.
-"""
+"""apply with local files, as a real subprocess against the emulator."""
 
 from __future__ import annotations
 
@@ -12,14 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import heyrender
 from tests.pictures import png
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="apply uploads once run.uploads.upload_for_rows is wired into it"
-)
 
 MANIFEST = """\
 version: 1

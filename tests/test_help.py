@@ -120,6 +120,7 @@ def test_top_level_help_names_the_environment_exit_codes_and_lockfile() -> None:
         "1",
         "2",
         "3",
+        "4",
         "130",
     ]
     assert "NAME.lock " in text and "Commit it." in text

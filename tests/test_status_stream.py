@@ -147,3 +147,18 @@ def test_plan_entries_answer_as_every_entry_would(tmp_path) -> None:
         for i, key in enumerate([*sorted(whole)[::2], "fresh"])
     ]
     assert diff(desired, compact) == diff(desired, whole)
+
+
+def test_rows_read_the_slow_way_group_with_the_rest(campaign, cli) -> None:
+    path = campaign()
+    lock = path.with_suffix(".lock")
+    lockfile.save(
+        lock,
+        {f"k{i:05d}": entry(f"k{i:05d}", intent_at="2026-11-25T06:25:48Z") for i in range(9000)},
+        "m.yaml",
+    )
+    text = lock.read_text().replace('"2026-11-25T06:25:48Z"', '"2026-11-25T06:25:48+00:00"', 1)
+    lock.write_text(text)
+    result = cli("status", path)
+    assert result.stdout.startswith("9,000 completed\n\n  completed:\n")
+    assert result.stdout.count("completed") == 2

@@ -79,7 +79,8 @@ class Settings:
             raise ConfigError(
                 f"{KEY_ENV} is not set",
                 hint=f"export {KEY_ENV}=<your HeyGen API key>, or rehearse against the bundled "
-                f"emulator: heyrender emulator, then {BASE_ENV}=http://127.0.0.1:<port>",
+                f"emulator: heyrender emulator, then {BASE_ENV}=http://127.0.0.1:<port> and any "
+                f"non-empty {KEY_ENV}",
             )
         if not key.isascii() or not key.isprintable():
             raise ConfigError(

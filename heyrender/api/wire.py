@@ -44,6 +44,7 @@ class VideoStatus:
     duration: float | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    video_page_url: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -161,6 +162,7 @@ def video_status(item: dict[str, Any], video_id: str | None = None) -> VideoStat
         else None,
         failure_code=text(item.get("failure_code")),
         failure_message=text(item.get("failure_message")),
+        video_page_url=text(item.get("video_page_url")),
     )
 
 

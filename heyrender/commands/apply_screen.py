@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import click
 
@@ -13,11 +14,13 @@ from heyrender.api.client import Settings
 from heyrender.campaign import manifest as manifests
 from heyrender.commands import output
 from heyrender.commands.progress import Progress
-from heyrender.errors import HeyrenderError
+from heyrender.errors import ConfigError, HeyrenderError
+from heyrender.run import saved_plan
 from heyrender.run.apply import apply as apply_manifest
 from heyrender.run.options import ApplyOptions
 from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan
+from heyrender.run.saved_plan import SavedPlan
 from heyrender.terminal import OutputSettings
 
 
@@ -66,6 +69,33 @@ class ScreenReporter:
         return self.progress
 
 
+def saved_plan_of(path: str, options: ApplyOptions, allow_outside: bool) -> SavedPlan:
+    """The saved plan at `path`, if the options leave it to be carried out exactly."""
+    saved = saved_plan.load(path)
+    chose = [
+        flag
+        for flag, given in (
+            ("--replace-outdated", options.replace_outdated),
+            ("--replace", bool(options.replace)),
+            ("--resubmit-uncertain", options.resubmit_uncertain),
+            ("--limit", options.limit is not None),
+        )
+        if given
+    ]
+    if chose:
+        raise ConfigError(
+            f"{chose[0]} cannot change a saved plan: apply {Path(path).name} carries out "
+            "exactly the rows it lists",
+            hint="make a new plan with the change: heyrender plan MANIFEST --out FILE",
+        )
+    if saved.allow_outside and not allow_outside:
+        raise ConfigError(
+            f"{Path(path).name} was made with --allow-outside-campaign; "
+            "pass it to apply too to read files outside the campaign"
+        )
+    return saved
+
+
 def apply(
     path: str,
     options: ApplyOptions,
@@ -73,10 +103,17 @@ def apply(
     screen: OutputSettings,
     allow_outside: bool = False,
 ) -> int:
-    manifest = manifests.load(path, allow_outside)
+    saved = saved_plan_of(path, options, allow_outside) if saved_plan.is_saved_plan(path) else None
+    if saved is not None:
+        manifest = manifests.load(saved.manifest_path, saved.allow_outside)
+        saved_plan.check_fresh(saved, manifest)
+        click.echo(f"Carrying out the saved plan {path} (made {saved.created_at}).")
+    else:
+        manifest = manifests.load(path, allow_outside)
     settings = Settings.from_env(api_base)
+    reporter = ScreenReporter(screen)
     try:
-        return apply_manifest(manifest, settings, options, ScreenReporter(screen)).exit_code
+        return apply_manifest(manifest, settings, options, reporter, saved).exit_code
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted. To continue: heyrender apply {manifest.path}", err=True)
         return Outcome.INTERRUPTED.exit_code

@@ -91,5 +91,4 @@ def fresh_statuses(
 
 def page_url(video: VideoStatus | None) -> str | None:
     """HeyGen's page for the video, where the API gives one (v3's video_page_url)."""
-    value = getattr(video, "video_page_url", None)
-    return value if isinstance(value, str) and value else None
+    return video.video_page_url if video is not None else None

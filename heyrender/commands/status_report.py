@@ -21,7 +21,7 @@ def row_json(row: Mapping[str, Any], video_url: str | None = None) -> str:
     """One row as `json.dumps` would write it: key, status, video_id, then what is known."""
     video_id = row.get("video_id")
     text = (
-        f'{{"key": {quoted(row["key"])}, "status": {quoted(str(row["status"]))}, '
+        f'{{"key": {quoted(row["key"])}, "status": {quoted(row["status"])}, '
         f'"video_id": {"null" if video_id is None else quoted(video_id)}'
     )
     if video_url:
@@ -65,9 +65,11 @@ def as_text(batches: Iterable[list[Row]], manifest_name: str) -> list[str]:
     groups: dict[Any, list[str]] = {}
     for batch in batches:
         for row in batch:
-            lines = groups.get(row["status"])
+            status = row["status"]
+            status = getattr(status, "_value_", status)  # Status's hash is Python code: slow
+            lines = groups.get(status)
             if lines is None:
-                lines = groups[row["status"]] = []
+                lines = groups[status] = []
             lines.append(row_text(row))
     if not groups:
         return [f"No lockfile rows yet for {manifest_name}; run heyrender apply."]

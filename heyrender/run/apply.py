@@ -20,13 +20,18 @@ from heyrender.api.provider import Provider, open_provider
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rows import Campaign, Desired
 from heyrender.errors import HeyrenderError
+from heyrender.run.account import read_balance
+from heyrender.run.budget import Budget, check_balance
+from heyrender.run.changes import estimate
 from heyrender.run.idempotency import campaign_identity
 from heyrender.run.options import ApplyOptions
 from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan, diff
 from heyrender.run.reconcile import Reconciler, RunReport, Submission
 from heyrender.run.reporter import Reporter
+from heyrender.run.saved_plan import SavedPlan, check_fresh, check_requests
 from heyrender.run.settle import settle
+from heyrender.run.uploads import upload_for_rows
 from heyrender.state.lockfile import Entry, parse_iso
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
@@ -106,6 +111,15 @@ class Session:
     interrupted: bool = False
     task: asyncio.Task[object] | None = None
     resumed: list[str] = field(default_factory=list)
+    saved: SavedPlan | None = None  # apply FILE: carry out exactly this plan, without asking
+    budget: Budget | None = None  # --max-cost
+    assets: dict[str, str] = field(default_factory=dict)  # sha256 -> uploaded asset ID
+    to_send: int = 0  # rows this apply set out to submit (new and resumed)
+    sent: int = 0  # of them, handed to the reconciler
+
+    def __post_init__(self) -> None:
+        if self.options.max_cost is not None and self.budget is None:
+            self.budget = Budget(self.options.max_cost)
 
     async def run(self) -> Outcome:
         self.task = asyncio.current_task()
@@ -160,18 +174,22 @@ class Session:
             await settle(provider, self.state, unsettled, grace=self.options.run.settle_grace)
         plan = diff(self.campaign.rows, self.state.entries)
         self.reporter.show_plan(plan, f"Plan for {self.manifest.name}")
-        keys = selected(plan, self.options)
-        if self.options.limit is not None:
-            keys = keys[: self.options.limit]
+        keys = self.chosen(plan)
         following = [e for e in self.state.entries.values() if e.in_progress]
         held = self.held_back(plan, keys)
         if not keys and not following and not resume:
             if not held:
                 self.reporter.info("Nothing to submit.")
             return self.finish(provider, None)
-        if keys and not self.options.yes:
+        wanted = sorted({*keys, *resume_keys})
+        if wanted:
+            await self.check_spend(provider, wanted)
+        if keys and not self.options.yes and self.saved is None:
             self.without_signals(lambda: self.reporter.approve(len(keys)))
         self.resumed = sorted(resume_keys)
+        self.assets = await upload_for_rows(
+            self.campaign, wanted, self.settings, self.reporter.info
+        )
         if resume:
             self.reporter.info(
                 f"Resending {len(resume):,} interrupted create(s) with their recorded "
@@ -188,14 +206,39 @@ class Session:
         done_before = sum(
             1 for e in self.state.entries.values() if e.status in (Status.COMPLETED, Status.FAILED)
         )
+        self.to_send = len(wanted)
         with self.reporter.watching(self.reconciler.counts, total, done_before):
-            report = await self.reconciler.run(self.submissions(keys, resume))
+            report = await self.reconciler.run(self.gated(self.submissions(wanted, resume)))
         return self.finish(provider, report)
 
-    def submissions(self, keys: list[str], resume: list[Entry]) -> Iterator[Submission]:
+    def chosen(self, plan: Plan) -> list[str]:
+        """The keys this apply creates anew: the saved plan's, or what the options select."""
+        if self.saved is not None:
+            creatable = set(plan["create"])
+            return [key for key in self.saved.to_submit if key in creatable]
+        keys = selected(plan, self.options)
+        return keys if self.options.limit is None else keys[: self.options.limit]
+
+    async def check_spend(self, provider: Provider, wanted: list[str]) -> None:
+        """Shows the estimate beside the balance; refuses above the balance or --max-cost."""
+        cost = estimate(self.campaign.rows, wanted)
+        reading = await read_balance(provider)
+        self.reporter.info(f"Estimate: {cost.describe()}. {reading.describe()}")
+        check_balance(cost, reading.available_usd, source=reading.source)
+        if self.budget is not None:
+            self.budget.check_start(cost)
+
+    def gated(self, items: Iterator[Submission]) -> Iterator[Submission]:
+        """The submissions, stopped by --max-cost once the next would pass it; counts them."""
+        if self.budget is not None:
+            items = self.budget.gate(items, lambda item: item.row.cost)
+        for item in items:
+            self.sent += 1
+            yield item
+
+    def submissions(self, wanted: list[str], resume: list[Entry]) -> Iterator[Submission]:
         recorded = {entry.key: entry for entry in resume}
-        wanted = sorted({*keys, *recorded})
-        for row, body in self.campaign.bodies(wanted):
+        for row, body in self.campaign.bodies(wanted, assets=self.assets):
             entry = recorded.get(row.key)
             if entry is not None:
                 yield Submission(
@@ -260,6 +303,9 @@ class Session:
             self.reporter.say(
                 f"Stopped submitting: {report.stop_reason}. {to_create:,} rows remain to create."
             )
+        elif self.budget is not None and self.budget.refused:
+            remaining = self.to_send - self.sent
+            self.reporter.say(f"Stopped submitting: {self.budget.stop_reason(remaining)}.")
         if rendering and self.options.run.no_wait:
             self.reporter.say(
                 f"Not waiting for renders. Follow them with: heyrender status --refresh "
@@ -283,8 +329,13 @@ class Session:
 
 
 def apply(
-    manifest: Manifest, settings: Settings, options: ApplyOptions, reporter: Reporter
+    manifest: Manifest,
+    settings: Settings,
+    options: ApplyOptions,
+    reporter: Reporter,
+    saved: SavedPlan | None = None,
 ) -> Outcome:
+    """Apply the manifest; with `saved`, exactly that saved plan (checked fresh under the lock)."""
     campaign = Campaign.expand(manifest)
     validation = campaign.validation
     assert validation is not None
@@ -298,14 +349,18 @@ def apply(
             "invalid; nothing was submitted",
             hint="fix them (heyrender validate lists them), or pass --skip-invalid",
         )
+    if saved is not None:
+        check_requests(saved, campaign.rows)
     lock = StateLock(manifest.lockfile_path, manifest.path.name)
     with lock:
         if lock.taken_over:
             reporter.info(
                 f"Took over the state lock left by {lock.taken_over}, which is no longer running."
             )
+        if saved is not None:
+            check_fresh(saved, manifest)  # again: another apply may have run meanwhile
         state = State.load(manifest.lockfile_path, manifest.path.name)
-        session = Session(manifest, campaign, state, settings, options, reporter)
+        session = Session(manifest, campaign, state, settings, options, reporter, saved=saved)
         try:
             return asyncio.run(session.run())
         finally:

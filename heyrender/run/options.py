@@ -27,3 +27,4 @@ class ApplyOptions:
     resubmit_uncertain: bool = False
     limit: int | None = None
     run: RunOptions = RunOptions()
+    max_cost: float | None = None  # USD: refuse above it at start, stop submitting when reached

@@ -4,8 +4,9 @@
 1    FAILED       rows failed, went missing, are uncertain or invalid, or an API failure
                   (auth, credit, unreachable) stopped the run with rows still to create
 3    UNFINISHED   --timeout came with videos rendering or rows still to create: run again
-4    HELD_BACK    nothing failed, but rows were left as asked: --limit, outdated rows
-                  without --replace-outdated, uncertain rows without --resubmit-uncertain
+4    HELD_BACK    nothing failed, but rows were left as asked: --limit, --max-cost reached,
+                  outdated rows without --replace-outdated, uncertain rows without
+                  --resubmit-uncertain
 130  INTERRUPTED  Ctrl-C or SIGTERM: the lockfile holds everything in flight
 """
 

@@ -218,6 +218,7 @@ class Reconciler:
             previous_video_ids=previous.known_video_ids if previous else (),
             attempt=attempt,
             idempotency_key=key,
+            fields=dict(row.fields) or None,
         )
 
     async def submit(self, item: Submission) -> None:

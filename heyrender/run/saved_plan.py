@@ -1,6 +1,7 @@
 """Saved plans, as Terraform does it: `plan --out FILE`, then `apply FILE` carries out exactly that.
 
     {"heyrender_plan": 1, "manifest": "outreach.yaml", "created_at": "...",
+     "allow_outside_campaign": false,
      "inputs": {"manifest": "sha256:...", "csv": "sha256:...", "lockfile": "sha256:..." | null},
      "estimate": {"rows": 2, "seconds": 9.6, "usd": 0.64, "unknown_rows": 0},
      "summary": {"create": 2, ...},
@@ -10,7 +11,8 @@
 
 `inputs` hold the hashes of the files the plan was made from; the lockfile's includes its
 journal. A plan is fresh only while all three are unchanged. The manifest path is relative
-to the plan file's folder.
+to the plan file's folder. `allow_outside_campaign` records whether the plan was made with
+that flag: apply FILE loads the manifest the same way, and asks for the flag again.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class SavedPlan:
     inputs: Inputs
     estimate: Estimate
     rows: tuple[PlannedRow, ...]
+    allow_outside: bool = False
 
     @property
     def to_submit(self) -> tuple[str, ...]:
@@ -132,6 +135,7 @@ def render(
         HEADER_KEY: FORMAT_VERSION,
         "manifest": os.path.relpath(manifest.path.resolve(), plan_path.resolve().parent),
         "created_at": now_iso(),
+        "allow_outside_campaign": manifest.campaign.allow_outside,
         "inputs": {
             "manifest": inputs.manifest,
             "csv": inputs.csv,
@@ -203,6 +207,7 @@ def load(path: str | Path) -> SavedPlan:
                 PlannedRow(str(row["key"]), str(row["action"]), str(row["request"]))
                 for row in data["rows"]
             ),
+            allow_outside=data.get("allow_outside_campaign") is True,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path.name}: saved plan is malformed ({exc!r})") from None
@@ -215,7 +220,7 @@ def load_fresh(path: str | Path) -> tuple[SavedPlan, Manifest]:
     settling or writing anything, so nothing can change between the check and the run.
     """
     saved = load(path)
-    manifest = manifests.load(saved.manifest_path)
+    manifest = manifests.load(saved.manifest_path, saved.allow_outside)
     check_fresh(saved, manifest)
     return saved, manifest
 

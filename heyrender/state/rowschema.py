@@ -307,7 +307,7 @@ class RowSchema:
         self.checks: dict[str, Check] = {}
         properties: dict[str, Any] = {}
         self.sequences: tuple[str, ...] = ()
-        self.enums: dict[str, Check] = {}
+        self.enums: dict[str, dict[Any, Enum]] = {}
         for item in fields(cls):
             required = item.default is MISSING and item.default_factory is MISSING
             if required:
@@ -320,7 +320,7 @@ class RowSchema:
             if typing.get_origin(base) is tuple:
                 self.sequences += (item.name,)
             elif isinstance(base, type) and issubclass(base, Enum):
-                self.enums[item.name] = self.checks[item.name]
+                self.enums[item.name] = {member.value: member for member in base}
         self.document = {
             "type": "object",
             "required": list(self.required),
@@ -362,7 +362,8 @@ class RowSchema:
         for name in self.sequences:
             if name in row:
                 row[name] = tuple(row[name] or ())
-        for name, check in self.enums.items():
-            if name in row:
-                row[name] = check(row[name])
+        for name, members in self.enums.items():
+            value = row.get(name)
+            if value is not None:
+                row[name] = members[value]
         return row
