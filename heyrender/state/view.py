@@ -82,26 +82,28 @@ class PlanEntries(Mapping[str, Entry]):
     """
 
     def __init__(self, batches: Iterable[list[Row]]) -> None:
-        self._keys = bytearray()
-        self._ends = array("I")  # "Q" once the keys pass 4 GiB
-        self._digests = bytearray()
-        self._whole: dict[str, Entry] = {}
+        keys = self._keys = bytearray()
+        ends = self._ends = array("I")  # "Q" once the keys pass 4 GiB
+        digests = self._digests = bytearray()
+        whole: dict[str, Entry] = {}
+        self._whole = whole
         self._completed: Any = None
         buckets = array("I")
+        lean_digest = DIGEST.fullmatch
         for batch in batches:
             for row in batch:
-                request = row["request"]
-                if row["status"] == COMPLETED and len(request) == 71 and DIGEST.fullmatch(request):
-                    self._completed = row["status"]
+                request, status = row["request"], row["status"]
+                if status == COMPLETED and len(request) == 71 and lean_digest(request):
+                    self._completed = status
                     key = row["key"]
-                    self._keys += key.encode("utf-8", "surrogatepass")
-                    if len(self._keys) > 0xFFFFFFFF and self._ends.typecode == "I":
-                        self._ends = array("Q", self._ends)
-                    self._ends.append(len(self._keys))
-                    self._digests += bytes.fromhex(request[7:])
+                    keys += key.encode("utf-8", "surrogatepass")
+                    if len(keys) > 0xFFFFFFFF and ends.typecode == "I":
+                        ends = self._ends = array("Q", ends)
+                    ends.append(len(keys))
+                    digests += bytes.fromhex(request[7:])
                     buckets.append(hash(key) & MASK)
                 else:
-                    self._whole[row["key"]] = Entry(**row)
+                    whole[row["key"]] = Entry(**row)
         self._index = BucketIndex(buckets)
 
     def _key(self, index: int) -> bytearray:
