@@ -180,7 +180,11 @@ def test_a_folder_that_cannot_be_made_is_one_error_line(campaign, cli, monkeypat
     blocker.write_text("a file where the folder would go")
     result = cli("download", manifest)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {blocker}: File exists\n"
+    assert result.stderr == (
+        f"Error: {blocker}: that is a file, not a folder; nothing was written\n"
+        "Hint: choose another folder, or a new one\n"
+    )
+    assert blocker.read_text() == "a file where the folder would go"
 
 
 TRICKY_KEYS = ["a b", "a_b-c8687a08", "Dana", "dana", "CON", "k" * 250]

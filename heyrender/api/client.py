@@ -273,7 +273,7 @@ class HeyGenClient:
             token = page.next_token
 
     async def download(self, url: str, target: Path) -> int:
-        """Streams url into target. A 403/404 raises ExpiredUrl: fetch the status again.
+        """Streams url into target, a new file. A 403/404 raises ExpiredUrl: fetch the status again.
 
         A connection that fails is a TransientError naming the file server (never the
         signed URL, whose query is a credential)."""
@@ -288,7 +288,7 @@ class HeyGenClient:
                 if response.status_code != 200:
                     raise wire.classify(response.status_code, None, creating=False)
                 size = 0
-                with open(target, "wb") as out:
+                with open(target, "xb") as out:  # a new file: never through a link
                     async for chunk in response.aiter_bytes():
                         out.write(chunk)
                         size += len(chunk)

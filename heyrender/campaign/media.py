@@ -186,6 +186,10 @@ class MediaChecker:
             raise MediaFault(f"{name} is {NAMES[found.mime]}; this field takes {field.label}")
         return found
 
+    def named(self) -> dict[Path, tuple[int, int]]:
+        """Every existing file the rows named so far, usable or not: path -> (device, inode)."""
+        return {key[0]: (key[4], key[3]) for key in (*self._files, *self._faults)}
+
     def attach(self, body: dict[str, Any], problems: list[FieldProblem]) -> tuple[MediaUse, ...]:
         """Swaps each file field of a rendered body for its asset field; returns the uses."""
         uses: list[MediaUse] = []

@@ -100,6 +100,10 @@ def plan(
     from heyrender.state.view import plan_entries
 
     manifest = load_manifest(path, allow_outside)
+    if out is not None:
+        from heyrender.commands.destinations import check_file
+
+        check_file(manifest, out)
     if as_json or show_all or out is not None:  # every key of every group
         campaign = Campaign.expand(manifest)
         entries = plan_entries(manifest.lockfile_path, manifest.path.name)
@@ -178,11 +182,15 @@ def download(
     allow_outside: bool = False,
 ) -> int:
     from heyrender.api.client import Settings
+    from heyrender.commands.destinations import check_folder
+    from heyrender.commands.save_videos import default_folder
     from heyrender.commands.save_videos import download as download_videos
 
     manifest = load_manifest(path, allow_outside)
+    folder = Path(out) if out else default_folder(manifest)
+    check_folder(manifest, folder, option="--out" if out else "")
     settings = Settings.from_env(api_base)
-    return download_videos(manifest, settings, Path(out) if out else None, output, echo)
+    return download_videos(manifest, settings, folder, output, echo)
 
 
 def diff_since(path: str, against: str, as_json: bool, allow_outside: bool = False) -> int:
@@ -198,12 +206,14 @@ def report(
     api_base: str | None,
     allow_outside: bool = False,
 ) -> int:
-    from heyrender.commands.gallery import ReportOptions
+    from heyrender.commands.destinations import check_folder
+    from heyrender.commands.gallery import PAGE_NAME, ReportOptions, is_report_page
     from heyrender.commands.gallery import report as write_report
     from heyrender.commands.media import settings_if_key, videos_folder
 
     manifest = load_manifest(path, allow_outside)
     folder = Path(out) if out else manifest.path.parent / f"{manifest.name}-report"
+    check_folder(manifest, folder, {PAGE_NAME: is_report_page}, "--out" if out else "")
     options = ReportOptions(folder, videos_folder(manifest, videos), settings_if_key(api_base))
     return write_report(manifest, options, echo)
 
@@ -219,21 +229,18 @@ def export(
 ) -> int:
     from heyrender.commands.delivery import ExportFormat, ExportOptions
     from heyrender.commands.delivery import export as write_export
+    from heyrender.commands.destinations import check_file
     from heyrender.commands.media import settings_if_key, videos_folder
+    from heyrender.state.files import replacing
 
     manifest = load_manifest(path, allow_outside)
+    if out is not None:
+        check_file(manifest, out)
     picked = tuple(name.strip() for name in (columns or "").split(",") if name.strip())
     options = ExportOptions(
         ExportFormat(fmt), picked, videos_folder(manifest, videos), settings_if_key(api_base)
     )
     if out is None:
         return write_export(manifest, options, sys.stdout, warn)
-    target = Path(out)
-    partial = target.with_name(f".{target.name}.part")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as written:
-            code = write_export(manifest, options, written, warn)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return code
+    with replacing(Path(out)) as written:
+        return write_export(manifest, options, written, warn)

@@ -25,13 +25,16 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.validate import checked_rows
 from heyrender.commands.gallery_page import PAGE
 from heyrender.commands.media import Fresh, fresh_statuses, local_files
-from heyrender.state.files import write_atomically
+from heyrender.state import files
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from heyrender.status import Status
 
 NOT_SUBMITTED, INVALID = "not submitted", "invalid"
 URL_LIFETIME = timedelta(days=7)
+PAGE_NAME = "index.html"
+PAGE_MARK = b" - heyrender report</title>"  # in the head of every page report writes
+PAGE_HEAD = 8192
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ def link(target: Path, page_folder: Path) -> str:
     """A path the page can load from file://, relative to where the page is."""
     relative = os.path.relpath(target.resolve(), page_folder.resolve())
     return quote(Path(relative).as_posix())
+
+
+def is_report_page(path: Path) -> bool:
+    """Whether an existing file is a page heyrender report wrote (so it may be replaced)."""
+    fd = files.open_existing(path)
+    if fd is None:
+        return False
+    try:
+        return PAGE_MARK in os.read(fd, PAGE_HEAD)
+    finally:
+        os.close(fd)
 
 
 def row_status(entry: Entry | None, problems: bool) -> str:
@@ -135,8 +149,8 @@ def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], Non
         fresh = fresh_statuses(options.settings, state.entries.values(), manifest.api)
     options.out.mkdir(parents=True, exist_ok=True)
     rows = list(cards(manifest, state, fresh, options))
-    target = options.out / "index.html"
-    write_atomically(target, [page(manifest, rows, options.settings is not None)])
+    target = options.out / PAGE_NAME
+    files.write_atomically(target, [page(manifest, rows, options.settings is not None)])
     completed = sum(1 for card in rows if card["s"] == Status.COMPLETED)
     playable = sum(1 for card in rows if "v" in card)
     echo(f"Wrote {target} ({len(rows):,} rows, {completed:,} completed, {playable:,} playable)")

@@ -32,11 +32,13 @@ def default_folder(manifest: Manifest) -> Path:
 
 async def fetch(client: Provider, entry: Entry, target: Path) -> int:
     """Asks for a fresh URL just before each try (HeyGen's expire); writes a temp file,
-    then renames it, so a file that exists is complete."""
+    then renames it, so a file that exists is complete. The temp file is made afresh
+    (what a killed run left, or a link planted in its place, is removed, never followed)."""
     assert entry.video_id
     partial = target.with_name(f".{target.name}.part")
     try:
         for attempt in range(ATTEMPTS):
+            partial.unlink(missing_ok=True)
             video = await client.video(entry.video_id)
             if not video.video_url:
                 raise ApiError(f"HeyGen gave no video_url for {entry.video_id} ({video.status})")

@@ -159,9 +159,8 @@ def save(
     entries: Mapping[str, Entry],
     estimate: Estimate,
 ) -> None:
-    inputs = (manifest.path, manifest.source.csv, manifest.lockfile_path)
-    if path.resolve() in {p.resolve() for p in (*inputs, journal_path(manifest.lockfile_path))}:
-        raise InputError(f"--out {path}: that is one of the plan's own inputs; choose another file")
+    """Writes the plan to `path` atomically; the caller has checked that `path` may be
+    replaced (commands/destinations.py)."""
     try:
         write_atomically(path, [render(manifest, plan, rows, entries, estimate, path)])
     except OSError as exc:

@@ -11,8 +11,10 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from heyrender.errors import LockfileError
 
@@ -137,14 +139,18 @@ def unwritable(path: Path, exc: OSError) -> Exception:
         return exc
     return LockfileError(
         path,
-        f"cannot be written ({exc.strerror or exc}); the previous lockfile is unchanged",
+        f"cannot be written ({exc.strerror or exc}); it is left as it was",
         hint=f"make {path.parent} writable (or free some space), then run the command again",
     )
 
 
-def write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Temporary file in the same folder, fsync, rename, fsync the folder. The file keeps
-    the permissions it had; a new one gets the umask's."""
+@contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """A text file that replaces `path` when the block ends without an error: a temporary
+    file in the same folder (created, never followed through a link), fsynced, renamed
+    over `path`, then the folder fsynced. On an error `path` is untouched and the
+    temporary file removed. The file keeps the permissions it had; a new one gets the
+    umask's."""
     mode = check_target(path)
     while True:
         temporary = temporary_name(path)
@@ -159,7 +165,7 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
         if mode is not None:
             os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(chunks)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -173,6 +179,12 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def write_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Replaces `path` with the chunks, all or nothing (see `replacing`)."""
+    with replacing(path) as out:
+        out.writelines(chunks)
 
 
 def cut_torn_tail(fd: int) -> int:
