@@ -7,7 +7,7 @@ checked by commands/destinations.py before anything is written.
 from __future__ import annotations
 
 import os
-import stat
+import shutil
 from pathlib import Path
 
 import pytest
@@ -139,19 +139,29 @@ def test_a_file_output_must_be_a_regular_file(cli, paid, command) -> None:
     refused(cli, command, paid, paid.parent / "pipe", "that is a FIFO, not a regular file")
 
 
+NOT_IN_DEV = Path("/dev/heyrender-test-not-a-device")
+
+
+@pytest.fixture
+def no_stray_file_in_dev():
+    """Without the fix a run as root would create this file; remove it if so. (Never a real
+    device node here: a failing test must not replace /dev/null for everyone.)"""
+    yield NOT_IN_DEV
+    if NOT_IN_DEV.is_dir():
+        shutil.rmtree(NOT_IN_DEV)
+    NOT_IN_DEV.unlink(missing_ok=True)
+
+
 @pytest.mark.parametrize("command", FILE_COMMANDS)
 @pytest.mark.parametrize(
-    ("target", "tree"),
-    [("/dev/full", "/dev"), ("/dev/null", "/dev"), ("/proc/self/comm", "/proc")],
+    ("target", "tree"), [(NOT_IN_DEV, "/dev"), (Path("/proc/self/comm"), "/proc")]
 )
-def test_a_file_output_never_goes_under_a_system_tree(cli, paid, command, target, tree) -> None:
-    before = os.lstat(target)
+def test_a_file_output_never_goes_under_a_system_tree(
+    cli, paid, no_stray_file_in_dev, command, target, tree
+) -> None:
+    before = target.exists() and target.read_bytes()
     refused(cli, command, paid, target, f"that is under {tree}, where heyrender never writes")
-    after = os.lstat(target)
-    assert (after.st_ino, stat.S_IFMT(after.st_mode)) == (
-        before.st_ino,
-        stat.S_IFMT(before.st_mode),
-    )
+    assert (target.exists() and target.read_bytes()) == before
 
 
 def test_ordinary_file_outputs_are_written_whole_and_replace_their_earlier_selves(
@@ -190,7 +200,9 @@ def test_a_folder_output_never_shares_the_campaign_files_folder(
 
 
 @pytest.mark.parametrize("command", FOLDER_COMMANDS)
-def test_a_folder_output_is_a_real_folder_outside_system_trees(cli, paid, command) -> None:
+def test_a_folder_output_is_a_real_folder_outside_system_trees(
+    cli, paid, no_stray_file_in_dev, command
+) -> None:
     (paid.parent / "elsewhere").mkdir()
     (paid.parent / "linked").symlink_to("elsewhere")
     (paid.parent / "afile").write_text("mine")
@@ -202,7 +214,7 @@ def test_a_folder_output_is_a_real_folder_outside_system_trees(cli, paid, comman
         "that is a symbolic link, and heyrender never writes through one",
     )
     usage_error(cli, command, paid, paid.parent / "afile", "is a file")
-    refused(cli, command, paid, "/dev", "that is under /dev, where heyrender never writes")
+    refused(cli, command, paid, NOT_IN_DEV, "that is under /dev, where heyrender never writes")
     refused(cli, command, paid, "/proc/self", "that is under /proc, where heyrender never writes")
     assert list((paid.parent / "elsewhere").iterdir()) == []
 
