@@ -1,0 +1,66 @@
+"""What apply says and how it exits, as users see it: real processes against the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
+
+FAST = ("--poll-interval", "0.05", "--settle-grace", "0.5")
+REPLACED = "p01@x.io"
+
+
+@pytest.fixture
+def rendered(campaign, start_emulator):
+    """A campaign of 3 rows, all rendered; returns (manifest, emulator)."""
+    manifest = campaign(CAMPAIGN_MANIFEST, campaign_csv(3), name="drill")
+    emulator = start_emulator("--render-seconds", "0.1")
+    first = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    return manifest, emulator
+
+
+def test_the_plan_shown_names_the_replaced_row_as_to_create(rendered) -> None:
+    manifest, emulator = rendered
+    result = heyrender("apply", manifest, "--yes", "--replace", REPLACED, *FAST, env=emulator.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Plan: 1 to create, 0 outdated, 0 uncertain. 2 done" in result.stdout
+    assert f"+ {REPLACED} (replacing its done video, as --replace asks)" in result.stdout
+    assert "Submitting 1 video, following 0 videos already rendering." in result.stdout
+
+
+def test_a_replacement_cut_by_the_timeout_is_work_left(rendered) -> None:
+    manifest, emulator = rendered
+    result = heyrender(
+        "apply",
+        manifest,
+        "--yes",
+        "--replace",
+        REPLACED,
+        "--timeout",
+        "0",
+        *FAST,
+        env=emulator.env(),
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Done: 2 completed, 0 failed, 0 in progress, 0 uncertain, 1 still to create." in (
+        result.stdout
+    )
+    assert "The timeout came with work left" in result.stdout
+
+
+def test_a_replacement_stopped_by_an_unreachable_api_is_reported_unmade(rendered) -> None:
+    manifest, emulator = rendered
+    result = heyrender(
+        "apply",
+        manifest,
+        "--yes",
+        "--replace",
+        REPLACED,
+        "--api-base",
+        "http://127.0.0.1:9",
+        *FAST,
+        env=emulator.env(),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 row still to create" in result.stderr
