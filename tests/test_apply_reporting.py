@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
@@ -64,3 +66,13 @@ def test_a_replacement_stopped_by_an_unreachable_api_is_reported_unmade(rendered
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 row still to create" in result.stderr
+
+
+def test_one_video_is_counted_in_the_singular_when_approval_is_needed(
+    campaign, start_emulator
+) -> None:
+    manifest = campaign(CAMPAIGN_MANIFEST, campaign_csv(1), name="drill")
+    emulator = start_emulator()
+    result = heyrender("apply", manifest, *FAST, env=emulator.env(), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "apply would submit 1 video and needs approval" in result.stderr

@@ -108,7 +108,9 @@ def download(
                         echo(f"[{index}/{len(todo)}] {entry.key}: failed: {exc.message}")
                         return
                     in_a_row = 0
-                info(f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({size:,} bytes)")
+                info(
+                    f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({counted(size, 'byte')})"
+                )
 
             await asyncio.gather(*(one(i, e) for i, e in enumerate(todo, 1)))
 
@@ -121,7 +123,10 @@ def download(
     saved = len(todo) - len(failures) - len(skipped)
     echo(f"Saved {counted(saved, 'video')} to {folder}; {present:,} already there.")
     if skipped:
-        echo(f"Stopped after {in_a_row} downloads in a row failed; {len(skipped):,} not tried.")
+        echo(
+            f"Stopped after {counted(in_a_row, 'download')} in a row failed; "
+            f"{len(skipped):,} not tried."
+        )
     if failures or skipped:
         unsaved = counted(len(failures) + len(skipped), "video")
         echo(f"{unsaved} not saved; run heyrender download again to retry.")

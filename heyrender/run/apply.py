@@ -363,7 +363,8 @@ def apply(
         reporter.say(f"warning: {warning}")
     if validation.invalid and not options.skip_invalid:
         raise HeyrenderError(
-            f"{validation.invalid:,} of {validation.invalid + validation.valid:,} rows are "
+            f"{validation.invalid:,} of "
+            f"{counted(validation.invalid + validation.valid, 'row')} are "
             "invalid; nothing was submitted",
             hint="fix them (heyrender validate lists them), or pass --skip-invalid",
         )
