@@ -76,3 +76,13 @@ def test_one_video_is_counted_in_the_singular_when_approval_is_needed(
     result = heyrender("apply", manifest, *FAST, env=emulator.env(), stdin=subprocess.DEVNULL)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "apply would submit 1 video and needs approval" in result.stderr
+
+
+def test_the_learned_render_cap_is_the_accounts_and_said_once(campaign, start_emulator) -> None:
+    manifest = campaign(CAMPAIGN_MANIFEST, campaign_csv(8), name="drill")
+    emulator = start_emulator("--render-seconds", "0.5", "--max-concurrent", "3")
+    result = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = [line for line in (result.stdout + result.stderr).splitlines() if "allows" in line]
+    assert len(said) == 1, said
+    assert said[0].endswith("account: HeyGen allows 3 renders at once; keeping to that")
