@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import urllib.request
 
 import pytest
 
+from heyrender.state import lockfile
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
 
 FAST = ("--poll-interval", "0.05", "--settle-grace", "0.5")
@@ -86,3 +88,37 @@ def test_the_learned_render_cap_is_the_accounts_and_said_once(campaign, start_em
     said = [line for line in (result.stdout + result.stderr).splitlines() if "allows" in line]
     assert len(said) == 1, said
     assert said[0].endswith("account: HeyGen allows 3 renders at once; keeping to that")
+
+
+def test_download_of_a_deleted_video_says_so_and_a_refresh_records_it_missing(
+    rendered,
+) -> None:
+    manifest, emulator = rendered
+    env = emulator.env()
+    lock = manifest.with_suffix(".lock")
+    gone = lockfile.load(lock)[REPLACED].video_id
+    request = urllib.request.Request(f"{emulator.url}/v3/videos/{gone}", method="DELETE")
+    request.add_header("x-api-key", "test-key")
+    urllib.request.urlopen(request, timeout=10).read()
+    before = lock.read_bytes()
+
+    result = heyrender("download", manifest, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{REPLACED}: HeyGen no longer has video {gone}" in result.stdout
+    assert (
+        f"HeyGen no longer has 1 video ({REPLACED}); downloading again will not help. "
+        f"Run heyrender status {manifest} --refresh to record it as missing: "
+        "heyrender plan and apply will then create it again."
+    ) in result.stdout
+    assert "run heyrender download again" not in result.stdout
+    assert lock.read_bytes() == before, "download does not write the lockfile"
+
+    refreshed = heyrender("status", manifest, "--refresh", env=env)
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    rows = lockfile.load(lock)
+    assert rows[REPLACED].status == "missing"
+    assert {rows[k].status for k in rows if k != REPLACED} == {"completed"}
+    plan = heyrender("plan", manifest, env=env)
+    assert f"+ {REPLACED} (missing: HeyGen no longer knows video {gone}" in plan.stdout
+    again = heyrender("download", manifest, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
