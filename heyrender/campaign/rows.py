@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
@@ -37,6 +37,7 @@ class Desired:
 
 
 KINDS = tuple(AvatarKind)
+Keep = Callable[[str, bytes], bool]  # (key, request digest) -> whether to keep the row
 NO_COST = float("nan")
 
 
@@ -112,6 +113,24 @@ class Rows(Sequence[Desired]):
         for index in range(len(self.keys)):
             yield self._at(index)
 
+    def costs(self, keys: Iterable[str]) -> Iterator[RowCost]:
+        """The costs of these rows (rows without a body have none), without a Desired each."""
+        wanted = set(keys)
+        if not wanted:
+            return
+        for index, key in enumerate(self.keys):
+            if key in wanted:
+                cost = self._cost(index)
+                if cost is not None:
+                    yield cost
+
+    def media_of(self, keys: Iterable[str]) -> Iterator[tuple[MediaUse, ...]]:
+        """The media uses of these rows, looking only at rows that have any."""
+        wanted = set(keys)
+        for index, uses in self.media.items():
+            if self.keys[index] in wanted:
+                yield uses
+
 
 @dataclass
 class Campaign:
@@ -121,8 +140,12 @@ class Campaign:
     media: MediaChecker | None = None  # its hashes, reused when bodies() renders again
 
     @classmethod
-    def expand(cls, manifest: Manifest) -> Campaign:
-        """One pass: every row's request hash and problems, but no bodies kept."""
+    def expand(cls, manifest: Manifest, keep: Keep | None = None) -> Campaign:
+        """One pass: every row's request hash and problems, but no bodies kept.
+
+        With `keep`, a valid row for which keep(key, digest) is false is validated and
+        counted but left out of `rows` (plan leaves out the rows already done this way).
+        """
         campaign = cls(manifest)
         result = ValidationResult(manifest)
         expansion = Expansion(manifest)
@@ -130,6 +153,8 @@ class Campaign:
         for row in checked_rows(expansion):
             result.count(row)
             digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            if keep is not None and not row.problems and not keep(row.key, digest):
+                continue
             cost = manifest.cost.row(row.body) if row.body is not None else None
             rows.add(row.key, row.line, digest, row.problems, row.media, cost)
         result.close(expansion)
@@ -165,8 +190,7 @@ class Campaign:
 
     def media_files(self, keys: list[str]) -> list[MediaFile]:
         """The distinct files (by content) these rows send; upload them before their rows."""
-        keyset = set(keys)
-        return distinct_files(row.media for row in self.rows if row.key in keyset)
+        return distinct_files(self.rows.media_of(keys))
 
 
 def uploaded(assets: Mapping[str, str]) -> Callable[[MediaUse], str]:

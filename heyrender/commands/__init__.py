@@ -95,23 +95,33 @@ def plan(
 ) -> int:
     from heyrender.campaign.rows import Campaign
     from heyrender.commands import output
-    from heyrender.run import changes, saved_plan
-    from heyrender.run.plan import diff
-    from heyrender.run.uploads import plan_uploads
-    from heyrender.state.assets import AssetStore
+    from heyrender.run import changes
+    from heyrender.run.plan import DoneRows, diff
     from heyrender.state.view import plan_entries
 
     manifest = load_manifest(path, allow_outside)
-    campaign = Campaign.expand(manifest)
-    entries = plan_entries(manifest.lockfile_path, manifest.path.name)
-    result = diff(campaign.rows, entries)
+    if as_json or show_all or out is not None:  # every key of every group
+        campaign = Campaign.expand(manifest)
+        entries = plan_entries(manifest.lockfile_path, manifest.path.name)
+        result = diff(campaign.rows, entries)
+    else:  # the rows already done are only counted, not kept
+        entries = plan_entries(manifest.lockfile_path, manifest.path.name)
+        done = DoneRows(entries, output.SHOWN_PER_GROUP)
+        campaign = Campaign.expand(manifest, keep=done.keep)
+        result = diff(campaign.rows, entries, output.SHOWN_PER_GROUP, done)
     files = campaign.media_files(list(result["create"]))
-    uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
+    if files:  # the upload machinery (and its HTTP client) is imported only when needed
+        from heyrender.run.uploads import plan_uploads
+        from heyrender.state.assets import AssetStore
+
+        uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])
     recorded = changes.recorded_fields(manifest, result["outdated"])
     current = changes.current_fields(manifest, result["outdated"])
     outdated = changes.changed_fields(current, recorded, result["outdated"])
     if out is not None:
+        from heyrender.run import saved_plan
+
         saved_plan.save(Path(out), manifest, result, campaign.rows, entries, cost)
     if as_json:
         data = result.to_json()

@@ -120,19 +120,19 @@ def plan_text(
 
     yield f"{title}: {counted(plan.total_rows, 'row')}"
     for group in CHANGES_FIRST if show_all else GROUPS:
-        keys = plan[group]
-        if not keys:
+        keys, count = plan[group], plan.count(group)
+        if not count:
             continue
         yield ""
-        yield f"  {DESCRIPTIONS[group]}: {len(keys):,}"
+        yield f"  {DESCRIPTIONS[group]}: {count:,}"
         shown = keys if show_all else keys[:SHOWN_PER_GROUP]
         for key in shown:
             why = plan.reasons.get(key) if group == "create" else None
             yield f"    {MARKS[group]} {key}{changed_suffix(key, changes)}" + (
                 f" ({why})" if why else ""
             )
-        if len(keys) > len(shown):
-            yield f"    ... and {len(keys) - len(shown):,} more"
+        if count > len(shown):
+            yield f"    ... and {count - len(shown):,} more"
     yield ""
     yield plan.summary()
 

@@ -9,7 +9,7 @@ from heyrender.campaign.cost import Estimate
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.fields import changed_paths, field_hashes
 from heyrender.campaign.manifest import Manifest
-from heyrender.campaign.rows import Desired
+from heyrender.campaign.rows import Desired, Rows
 from heyrender.state.view import recorded
 
 Changes = Mapping[str, tuple[str, ...] | None]
@@ -17,6 +17,8 @@ Changes = Mapping[str, tuple[str, ...] | None]
 
 def estimate(rows: Iterable[Desired], keys: Iterable[str]) -> Estimate:
     """The estimate for these rows of the campaign (rows without a body are left out)."""
+    if isinstance(rows, Rows):
+        return Estimate.of(rows.costs(keys))
     wanted = set(keys)
     return Estimate.of(row.cost for row in rows if row.key in wanted and row.cost is not None)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from heyrender.campaign.rows import Desired
+from heyrender.campaign.rows import DIGEST, Desired, Rows
 from heyrender.state.lockfile import Entry
+from heyrender.state.view import PlanEntries
 from heyrender.status import RETRYABLE, UNSETTLED, Status
 
 GROUPS = ("create", "in_progress", "done", "outdated", "orphaned", "uncertain", "invalid")
@@ -31,25 +33,39 @@ SELECTED_REASONS = {
 
 @dataclass(frozen=True)
 class Plan:
+    """Each group's keys, sorted. With `counts`, a group may hold only its first keys (the
+    done group of a plan made to be shown): count(group) is then its real size."""
+
     groups: Mapping[str, tuple[str, ...]]
     total_rows: int = 0
     notes: tuple[str, ...] = field(default=())
     reasons: Mapping[str, str] = field(default_factory=dict)  # why a row is to create again
+    counts: Mapping[str, int] | None = None
 
     def __getitem__(self, group: str) -> tuple[str, ...]:
         return self.groups.get(group, ())
 
+    def count(self, group: str) -> int:
+        if self.counts is not None and group in self.counts:
+            return self.counts[group]
+        return len(self[group])
+
+    @property
+    def complete(self) -> bool:
+        """Whether every group holds all its keys."""
+        return all(self.count(group) == len(self[group]) for group in GROUPS)
+
     @property
     def has_changes(self) -> bool:
-        return bool(self["create"] or self["outdated"] or self["uncertain"])
+        return bool(self.count("create") or self.count("outdated") or self.count("uncertain"))
 
     def summary(self) -> str:
         head = (
-            f"Plan: {len(self['create'])} to create, {len(self['outdated'])} outdated, "
-            f"{len(self['uncertain'])} uncertain."
+            f"Plan: {self.count('create')} to create, {self.count('outdated')} outdated, "
+            f"{self.count('uncertain')} uncertain."
         )
         tail = ", ".join(
-            f"{len(self[g])} {DESCRIPTIONS[g].split(' (')[0]}"
+            f"{self.count(g)} {DESCRIPTIONS[g].split(' (')[0]}"
             for g in ("done", "in_progress", "orphaned", "invalid")
         )
         return f"{head} {tail[0].upper()}{tail[1:]}."
@@ -75,8 +91,10 @@ class Plan:
         return Plan(groups, self.total_rows, self.notes, reasons)
 
     def to_json(self) -> dict[str, Any]:
+        if not self.complete:
+            raise ValueError("a plan made with only the first done keys has no full JSON")
         return {
-            "summary": {group: len(self[group]) for group in GROUPS},
+            "summary": {group: self.count(group) for group in GROUPS},
             "groups": {group: list(self[group]) for group in GROUPS},
             "reasons": dict(sorted(self.reasons.items())),
             "changes_pending": self.has_changes,
@@ -86,11 +104,16 @@ class Plan:
 def group_of(desired: Desired, entry: Entry | None) -> str:
     if desired.problems:
         return "invalid"
+    return recorded_group(desired.request, entry)
+
+
+def recorded_group(request: str, entry: Entry | None) -> str:
+    """The group of a valid row asking for `request`, given what is recorded for it."""
     if entry is None or entry.status in RETRYABLE:
         return "create"
     if entry.status in UNSETTLED:
         return "uncertain"
-    if entry.request != desired.request:
+    if entry.request != request:
         return "outdated"
     return "done" if entry.status is Status.COMPLETED else "in_progress"
 
@@ -106,7 +129,43 @@ def reason(entry: Entry | None) -> str | None:
     return "not created: " + (entry.failure_message or "the last create did not land")
 
 
-def diff(desired: Iterable[Desired], entries: Mapping[str, Entry]) -> Plan:
+class DoneRows:
+    """Spots, while the campaign expands, the rows whose request is exactly what a completed
+    lockfile row asked: they are counted (with their first keys, for the text plan) and need
+    no place in the packed rows. Pass its keep to Campaign.expand, then itself to diff()."""
+
+    def __init__(self, entries: PlanEntries, shown: int) -> None:
+        self.entries = entries
+        self.shown = shown
+        self.matched = bytearray(entries.lean_count)
+        self.count = 0
+        self.first: list[str] = []
+
+    def keep(self, key: str, digest: bytes) -> bool:
+        found = self.entries.find(key)
+        if found < 0 or self.entries.digest_at(found) != digest:
+            return True
+        self.matched[found] = 1
+        self.count += 1
+        self.first.append(key)
+        if len(self.first) > 4 * self.shown + 1024:
+            self.first = heapq.nsmallest(self.shown, self.first)
+        return False
+
+
+def diff(
+    desired: Iterable[Desired],
+    entries: Mapping[str, Entry],
+    done_shown: int | None = None,
+    done: DoneRows | None = None,
+) -> Plan:
+    """The plan. With packed rows and plan's lean entries: with `done_shown`, the done group
+    keeps only its first `done_shown` keys (and its count), all a plan shown as text needs;
+    `done` holds the done rows that were left out of the packed rows."""
+    if isinstance(desired, Rows) and isinstance(entries, PlanEntries):
+        return packed_diff(desired, entries, done_shown, done)
+    if done is not None:
+        raise ValueError("rows left out as done need the packed rows and lean entries")
     groups: dict[str, list[str]] = {group: [] for group in GROUPS}
     reasons: dict[str, str] = {}
     seen: set[str] = set()
@@ -123,4 +182,62 @@ def diff(desired: Iterable[Desired], entries: Mapping[str, Entry]) -> Plan:
         {group: tuple(sorted(keys)) for group, keys in groups.items()},
         total_rows=len(seen),
         reasons=reasons,
+    )
+
+
+def packed_diff(
+    rows: Rows, entries: PlanEntries, done_shown: int | None, left_out: DoneRows | None
+) -> Plan:
+    """diff() without a Desired or an Entry per row: request digests compared as bytes."""
+    groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+    reasons: dict[str, str] = {}
+    digests, problems, whole = rows.digests, rows.problems, entries.whole
+    invalid, create, outdated = groups["invalid"], groups["create"], groups["outdated"]
+    done: list[str] = [] if left_out is None else left_out.first
+    done_count = 0 if left_out is None else left_out.count
+    matched = bytearray(entries.lean_count) if left_out is None else left_out.matched
+    whole_matched: set[str] = set()
+    find, digest_at = entries.find, entries.digest_at
+    for index, key in enumerate(rows.keys):
+        found = find(key)
+        if found >= 0:
+            matched[found] = 1
+        if index in problems:
+            invalid.append(key)
+            if found < 0 and key in whole:
+                whole_matched.add(key)
+            continue
+        if found >= 0:
+            start = index * DIGEST
+            if digests[start : start + DIGEST] == digest_at(found):
+                done_count += 1
+                done.append(key)
+                if done_shown is not None and len(done) > 4 * done_shown + 1024:
+                    done = heapq.nsmallest(done_shown, done)
+            else:
+                outdated.append(key)
+            continue
+        entry = whole.get(key)
+        if entry is None:
+            create.append(key)
+            continue
+        whole_matched.add(key)
+        request = "sha256:" + digests[index * DIGEST : (index + 1) * DIGEST].hex()
+        group = recorded_group(request, entry)
+        groups[group].append(key)
+        why = reason(entry) if group == "create" else None
+        if why:
+            reasons[key] = why
+    if left_out is not None and done_shown is None and left_out.count > len(done):
+        raise ValueError("every done key was asked for, but only the first were kept")
+    groups["done"] = done if done_shown is None else heapq.nsmallest(done_shown, done)
+    groups["orphaned"] = [entries.key_at(i) for i, seen in enumerate(matched) if not seen]
+    groups["orphaned"] += [key for key in whole if key not in whole_matched]
+    counts = {group: len(keys) for group, keys in groups.items()}
+    counts["done"] = done_count
+    return Plan(
+        {group: tuple(sorted(keys)) for group, keys in groups.items()},
+        total_rows=len(rows) + (0 if left_out is None else left_out.count),
+        reasons=reasons,
+        counts=counts,
     )

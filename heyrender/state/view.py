@@ -82,42 +82,64 @@ class PlanEntries(Mapping[str, Entry]):
     """
 
     def __init__(self, batches: Iterable[list[Row]]) -> None:
-        self._keys = bytearray()
-        self._ends = array("I")  # "Q" once the keys pass 4 GiB
-        self._digests = bytearray()
-        self._whole: dict[str, Entry] = {}
+        keys = self._keys = bytearray()
+        ends = self._ends = array("I")  # "Q" once the keys pass 4 GiB
+        digests = self._digests = bytearray()
+        whole: dict[str, Entry] = {}
+        self._whole = whole
         self._completed: Any = None
         buckets = array("I")
+        lean_digest = DIGEST.fullmatch
         for batch in batches:
             for row in batch:
-                request = row["request"]
-                if row["status"] == COMPLETED and len(request) == 71 and DIGEST.fullmatch(request):
-                    self._completed = row["status"]
+                request, status = row["request"], row["status"]
+                if status == COMPLETED and len(request) == 71 and lean_digest(request):
+                    self._completed = status
                     key = row["key"]
-                    self._keys += key.encode("utf-8", "surrogatepass")
-                    if len(self._keys) > 0xFFFFFFFF and self._ends.typecode == "I":
-                        self._ends = array("Q", self._ends)
-                    self._ends.append(len(self._keys))
-                    self._digests += bytes.fromhex(request[7:])
+                    keys += key.encode("utf-8", "surrogatepass")
+                    if len(keys) > 0xFFFFFFFF and ends.typecode == "I":
+                        ends = self._ends = array("Q", ends)
+                    ends.append(len(keys))
+                    digests += bytes.fromhex(request[7:])
                     buckets.append(hash(key) & MASK)
                 else:
-                    self._whole[row["key"]] = Entry(**row)
+                    whole[row["key"]] = Entry(**row)
         self._index = BucketIndex(buckets)
 
     def _key(self, index: int) -> bytearray:
         start = self._ends[index - 1] if index else 0
         return self._keys[start : self._ends[index]]
 
+    @property
+    def whole(self) -> Mapping[str, Entry]:
+        """The rows kept whole: every row but a completed one with a sha256 request."""
+        return self._whole
+
+    @property
+    def lean_count(self) -> int:
+        """How many completed rows are kept lean, numbered 0 to lean_count - 1."""
+        return len(self._ends)
+
+    def find(self, key: str) -> int:
+        """The number of the lean completed row with this key, or -1."""
+        return self._index.find(key, self._keys, self._ends)
+
+    def key_at(self, index: int) -> str:
+        return self._key(index).decode("utf-8", "surrogatepass")
+
+    def digest_at(self, index: int) -> bytearray:
+        """The 32 bytes of the lean row's request hash."""
+        return self._digests[32 * index : 32 * index + 32]
+
     def __getitem__(self, key: str) -> Entry:
         whole = self._whole.get(key)
         if whole is not None:
             return whole
-        wanted = key.encode("utf-8", "surrogatepass")
-        for index in self._index.candidates(hash(key) & MASK):
-            if self._key(index) == wanted:
-                digest = self._digests[32 * index : 32 * index + 32]
-                return Entry(key=key, request="sha256:" + digest.hex(), status=self._completed)
-        raise KeyError(key)
+        index = self.find(key)
+        if index < 0:
+            raise KeyError(key)
+        request = "sha256:" + self.digest_at(index).hex()
+        return Entry(key=key, request=request, status=self._completed)
 
     def __iter__(self) -> Iterator[str]:
         for index in range(len(self._ends)):
@@ -152,6 +174,22 @@ class BucketIndex:
             order[filled[bucket]] = index
             filled[bucket] += 1
         self._order = order
+
+    def find(self, key: str, keys: bytearray, ends: array[int]) -> int:
+        """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: what
+        candidates() and a key comparison do, in one loop (plan asks it of every row)."""
+        value = hash(key) & MASK
+        bucket = value >> self._shift
+        hashes, order = self._hashes, self._order
+        wanted: bytes | None = None
+        for position in range(self._starts[bucket], self._starts[bucket + 1]):
+            index = order[position]
+            if hashes[index] == value:
+                if wanted is None:
+                    wanted = key.encode("utf-8", "surrogatepass")
+                if keys[ends[index - 1] if index else 0 : ends[index]] == wanted:
+                    return index
+        return -1
 
     def candidates(self, value: int) -> Iterator[int]:
         bucket = value >> self._shift
