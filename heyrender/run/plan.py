@@ -86,9 +86,13 @@ class Plan:
         groups = {g: tuple(k for k in keys_ if k not in moved) for g, keys_ in self.groups.items()}
         groups["create"] = tuple(sorted({*self["create"], *moved}))
         reasons = dict(self.reasons)
+        counts = None if self.counts is None else dict(self.counts)
         for key, group in moved.items():
             reasons[key] = SELECTED_REASONS[group]
-        return Plan(groups, self.total_rows, self.notes, reasons)
+            if counts is not None:
+                counts[group] = counts.get(group, len(self[group])) - 1
+                counts["create"] = counts.get("create", len(self["create"])) + 1
+        return Plan(groups, self.total_rows, self.notes, reasons, counts)
 
     def to_json(self) -> dict[str, Any]:
         if not self.complete:
