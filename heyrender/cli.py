@@ -467,7 +467,9 @@ def apply(
     ]
 )
 @MANIFEST
-@click.option("--refresh", is_flag=True, help="Poll unfinished videos and update the lockfile.")
+@click.option(
+    "--refresh", is_flag=True, help="Poll unfinished and completed videos; update the lockfile."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row and line.")
 @API_BASE
 @reports_errors

@@ -15,6 +15,7 @@
         ├── NoCredit               402 or a credit failure: stop submitting
         ├── RateLimited            429: wait for Retry-After
         ├── TransientError         5xx, timeouts, dropped connections on reads: retry
+        ├── VideoGone              HeyGen no longer knows a recorded video (deleted): not_found
         └── OutcomeUnknown         a create that may or may not have happened: never resend blindly
 
 This module does not import click; the CLI converts these in one place.
@@ -146,6 +147,10 @@ class TransientError(ApiError):
 
 class OutcomeUnknown(ApiError):
     pass
+
+
+class VideoGone(ApiError):
+    """HeyGen answers not_found for a video it made: deleted; asking again will not help."""
 
 
 class ExpiredUrl(TransientError):

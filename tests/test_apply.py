@@ -137,7 +137,7 @@ def test_outdated_rows_are_replaced_only_when_asked_and_old_ids_are_kept(
     untouched = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
     assert untouched.returncode == 4, "outdated rows left as they are: held back"
     assert "Nothing to submit." not in untouched.stdout
-    assert "1 outdated row(s) left as they are" in untouched.stdout
+    assert "1 outdated row left as they are" in untouched.stdout
     assert "p01@x.io. Pass --replace-outdated" in untouched.stdout
     replaced = heyrender(
         "apply", manifest, "--yes", "--replace-outdated", *FAST, env=emulator.env()
@@ -169,7 +169,7 @@ def test_running_out_of_credit_stops_submitting_and_says_what_remains(
     result = heyrender("apply", manifest, "--yes", *FAST, env=emulator.env())
     assert result.returncode == 1
     assert "Stopped submitting:" in result.stdout and "credit" in result.stdout
-    assert "4 rows remain to create." in result.stdout, "3 never sent, 1 failed for credit"
+    assert "4 rows still to create." in result.stdout, "3 never sent, 1 failed for credit"
     assert emulator.stats()["creates_accepted"] == 3
 
 

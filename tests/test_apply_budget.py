@@ -107,7 +107,7 @@ def test_max_cost_stops_submitting_when_reached_and_says_how_many_remain(
     assert result.returncode == 4, result.stdout + result.stderr
     assert (
         "Stopped submitting: --max-cost $100.00 reached: $80.04 estimated for what was "
-        "submitted; 3 rows remain." in result.stdout
+        "submitted; 3 rows left." in result.stdout
     )
     assert emulator.stats()["creates_accepted"] == 2
     entries = lockfile.load(manifest.with_suffix(".lock"))

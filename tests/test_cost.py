@@ -82,7 +82,7 @@ def test_budget_stops_admitting_once_the_next_row_would_pass_the_limit() -> None
     assert [budget.admit(row) for _ in range(5)] == [True, True, True, False, False]
     assert budget.spent_usd == pytest.approx(0.9)
     assert budget.stop_reason(2) == (
-        "--max-cost $1.00 reached: $0.90 estimated for what was submitted; 2 rows remain"
+        "--max-cost $1.00 reached: $0.90 estimated for what was submitted; 2 rows left"
     )
 
 

@@ -162,7 +162,7 @@ def test_ten_thousand_rows_open_lazily_and_filter_across_all(campaign, page) -> 
 
     made = run("report", manifest, env={k: v for k, v in os.environ.items() if "HEYGEN" not in k})
     assert made.returncode == 0, made.stderr
-    assert "9,000 completed videos have no downloaded file" in made.stdout
+    assert "9,000 completed videos without a downloaded file" in made.stdout
     page.goto((manifest.parent / "drill-report" / "index.html").as_uri())
     assert page.locator("article.card").count() == 60  # the rest are built as one scrolls
     assert page.inner_text("#count") == "10,000 of 10,000 rows"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from heyrender.wording import counted
+
 DEFAULT_WORDS_PER_MINUTE = 150.0
 MAX_AUDIO_SECONDS = 600.0  # HeyGen refuses audio longer than 10 minutes
 AUDIO_FIELDS = ("audio_url", "audio_asset_id", "audio_file", "audio")
@@ -164,7 +166,7 @@ class Estimate:
 
     def describe(self) -> str:
         """'12 videos, about 6m 30s, $26.00', or a range with the unknown rows named."""
-        head = f"{self.rows:,} video{'s' if self.rows != 1 else ''}"
+        head = counted(self.rows, "video")
         if not self.is_range:
             return f"{head}, about {duration(self.seconds)}, {money(self.usd)}"
         known, unknown = self.rows - self.unknown_rows, self.unknown_rows

@@ -22,6 +22,7 @@ from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan
 from heyrender.run.saved_plan import SavedPlan
 from heyrender.terminal import OutputSettings
+from heyrender.wording import counted
 
 
 def stdin_is_terminal() -> bool:
@@ -53,11 +54,13 @@ class ScreenReporter:
     def approve(self, count: int) -> None:
         if not stdin_is_terminal():
             raise HeyrenderError(
-                f"apply would submit {count:,} videos and needs approval",
+                f"apply would submit {counted(count, 'video')} and needs approval",
                 hint="run it in a terminal to answer the prompt, or pass --yes",
             )
         answer = click.prompt(
-            f"Submit {count:,} videos? Only 'yes' will be accepted", default="", show_default=False
+            f"Submit {counted(count, 'video')}? Only 'yes' will be accepted",
+            default="",
+            show_default=False,
         )
         if answer.strip() != "yes":
             raise HeyrenderError("apply cancelled; nothing was submitted")

@@ -21,6 +21,7 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.commands.media import Fresh, fresh_statuses, local_files, page_url
 from heyrender.errors import CsvError, InputError
 from heyrender.state.store import State
+from heyrender.wording import counted
 
 OWN_COLUMNS = (
     "status",
@@ -113,7 +114,10 @@ def export(
     if options.settings is not None:
         fresh = fresh_statuses(options.settings, state.entries.values(), manifest.api)
         if fresh.failed:
-            warn(f"{fresh.failed:,} completed videos could not be asked about: no fresh URLs")
+            warn(
+                f"{counted(fresh.failed, 'completed video')} could not be asked about: "
+                "no fresh URLs"
+            )
     rows = records(manifest, options, columns, state, fresh)
     if options.fmt is ExportFormat.JSONL:
         for record in rows:

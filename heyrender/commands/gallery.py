@@ -29,6 +29,7 @@ from heyrender.state import files
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from heyrender.status import Status
+from heyrender.wording import counted
 
 NOT_SUBMITTED, INVALID = "not submitted", "invalid"
 URL_LIFETIME = timedelta(days=7)
@@ -153,12 +154,15 @@ def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], Non
     files.write_atomically(target, [page(manifest, rows, options.settings is not None)])
     completed = sum(1 for card in rows if card["s"] == Status.COMPLETED)
     playable = sum(1 for card in rows if "v" in card)
-    echo(f"Wrote {target} ({len(rows):,} rows, {completed:,} completed, {playable:,} playable)")
+    echo(
+        f"Wrote {target} ({counted(len(rows), 'row')}, {completed:,} completed, "
+        f"{playable:,} playable)"
+    )
     if fresh.failed:
-        echo(f"{fresh.failed:,} videos could not be asked about; their cards say so")
+        echo(f"{counted(fresh.failed, 'video')} could not be asked about; their cards say so")
     if completed > playable and options.settings is None:
         echo(
-            f"{completed - playable:,} completed videos have no downloaded file; run heyrender "
-            "download, or set HEYGEN_API_KEY for fresh URLs"
+            f"{counted(completed - playable, 'completed video')} without a downloaded file; "
+            "run heyrender download, or set HEYGEN_API_KEY for fresh URLs"
         )
     return 0

@@ -159,9 +159,7 @@ def uploads_text(uploads: UploadPlan) -> str:
     from heyrender.campaign.media import size_text
 
     count = len(uploads.to_upload)
-    text = (
-        f"Uploads: {count:,} file{'' if count == 1 else 's'} to upload ({size_text(uploads.bytes)})"
-    )
+    text = f"Uploads: {counted(count, 'file')} to upload ({size_text(uploads.bytes)})"
     if uploads.already_uploaded:
         text += f", {uploads.already_uploaded:,} already uploaded"
     return text + "."

@@ -11,12 +11,12 @@ from heyrender.api.client import Settings
 from heyrender.api.provider import Provider, open_provider
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands.filenames import file_name, file_names
-from heyrender.errors import ApiError, AuthError, TransientError
+from heyrender.errors import ApiError, AuthError, TransientError, VideoGone
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from heyrender.status import Status
 from heyrender.terminal import OutputSettings
-from heyrender.wording import counted
+from heyrender.wording import counted, first_few
 
 __all__ = ["default_folder", "download", "fetch", "file_name"]
 
@@ -40,6 +40,8 @@ async def fetch(client: Provider, entry: Entry, target: Path) -> int:
         for attempt in range(ATTEMPTS):
             partial.unlink(missing_ok=True)
             video = await client.video(entry.video_id)
+            if video.status is Status.MISSING:
+                raise VideoGone(f"HeyGen no longer has video {entry.video_id}", code="not_found")
             if not video.video_url:
                 raise ApiError(f"HeyGen gave no video_url for {entry.video_id} ({video.status})")
             try:
@@ -86,6 +88,7 @@ def download(
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    gone: list[str] = []
     skipped: list[str] = []
     in_a_row = 0
 
@@ -104,13 +107,19 @@ def download(
                         size = await fetch(client, entry, target)
                     except AuthError:
                         raise
+                    except VideoGone as exc:
+                        gone.append(entry.key)
+                        echo(f"[{index}/{len(todo)}] {entry.key}: {exc.message}")
+                        return
                     except ApiError as exc:
                         in_a_row += 1
                         failures.append(entry.key)
                         echo(f"[{index}/{len(todo)}] {entry.key}: failed: {exc.message}")
                         return
                     in_a_row = 0
-                info(f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({size:,} bytes)")
+                info(
+                    f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({counted(size, 'byte')})"
+                )
 
             await asyncio.gather(*(one(i, e) for i, e in enumerate(todo, 1)))
 
@@ -120,12 +129,26 @@ def download(
         finally:
             if created and not any(folder.iterdir()):
                 folder.rmdir()  # leave no empty folder behind when every download failed
-    saved = len(todo) - len(failures) - len(skipped)
+    saved = len(todo) - len(failures) - len(skipped) - len(gone)
     echo(f"Saved {counted(saved, 'video')} to {folder}; {present:,} already there.")
     if skipped:
-        echo(f"Stopped after {in_a_row} downloads in a row failed; {len(skipped):,} not tried.")
+        echo(
+            f"Stopped after {counted(in_a_row, 'download')} in a row failed; "
+            f"{len(skipped):,} not tried."
+        )
+    if gone:
+        echo(gone_sentence(manifest, sorted(gone)))
     if failures or skipped:
         unsaved = counted(len(failures) + len(skipped), "video")
         echo(f"{unsaved} not saved; run heyrender download again to retry.")
-        return 1
-    return 0
+    return 1 if gone or failures or skipped else 0
+
+
+def gone_sentence(manifest: Manifest, keys: list[str]) -> str:
+    """Downloading again will not bring a deleted video back; a refresh records it missing."""
+    them = "it" if len(keys) == 1 else "them"
+    return (
+        f"HeyGen no longer has {counted(len(keys), 'video')} ({first_few(keys)}); "
+        f"downloading again will not help. Run heyrender status {manifest.path} --refresh "
+        f"to record {them} as missing: heyrender plan and apply will then create {them} again."
+    )

@@ -23,9 +23,13 @@ from heyrender.versions import ApiVersion
 
 
 async def refresh(state: State, settings: Settings, api: ApiVersion) -> dict[str, VideoStatus]:
-    """Polls every unfinished video once (in bulk) and records what changed; a video HeyGen
-    no longer knows is recorded as missing."""
-    following = {e.video_id: e for e in state.entries.values() if e.in_progress and e.video_id}
+    """Polls every unfinished and completed video once (in bulk) and records what changed; a
+    video HeyGen no longer knows (deleted) is recorded as missing, so apply creates it again."""
+    following = {
+        e.video_id: e
+        for e in state.entries.values()
+        if (e.in_progress or e.status is Status.COMPLETED) and e.video_id
+    }
     async with open_provider(settings, api) as provider:
         found = await provider.statuses(list(following)) if following else {}
     fresh: dict[str, VideoStatus] = {}
@@ -34,7 +38,7 @@ async def refresh(state: State, settings: Settings, api: ApiVersion) -> dict[str
         fresh[entry.key] = video
         if video.status is Status.MISSING:
             state.record(missing(entry), durable=True)
-        elif video.status != entry.status:
+        elif entry.in_progress and video.status != entry.status:
             state.record(observed(entry, video), durable=video.finished)
     return fresh
 

@@ -37,6 +37,7 @@ from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
 from heyrender.status import Status
 from heyrender.versions import ApiVersion
+from heyrender.wording import counted
 
 REPLAY_MARGIN = 3600.0  # an intent this close to the end of HeyGen's key window is settled
 SHOWN_KEYS = 5
@@ -115,6 +116,7 @@ class Session:
     budget: Budget | None = None  # --max-cost
     assets: dict[str, str] = field(default_factory=dict)  # sha256 -> uploaded asset ID
     to_send: int = 0  # rows this apply set out to submit (new and resumed)
+    selected: dict[str, Entry | None] = field(default_factory=dict)  # chosen key -> its entry
     sent: int = 0  # of them, handed to the reconciler
 
     def __post_init__(self) -> None:
@@ -169,12 +171,13 @@ class Session:
         if unsettled:
             how = "title" if provider.idempotent else "title, listing the account's videos"
             self.reporter.info(
-                f"Settling {len(unsettled):,} create(s) whose answers were lost, by {how}."
+                f"Settling {counted(len(unsettled), 'create')} whose answers were lost, by {how}."
             )
             await settle(provider, self.state, unsettled, grace=self.options.run.settle_grace)
         plan = diff(self.campaign.rows, self.state.entries)
-        self.reporter.show_plan(plan, f"Plan for {self.manifest.name}")
         keys = self.chosen(plan)
+        self.selected = {key: self.state.entries.get(key) for key in keys}
+        self.reporter.show_plan(plan.selecting(keys), f"Plan for {self.manifest.name}")
         following = [e for e in self.state.entries.values() if e.in_progress]
         held = self.held_back(plan, keys)
         if not keys and not following and not resume:
@@ -192,11 +195,12 @@ class Session:
         )
         if resume:
             self.reporter.info(
-                f"Resending {len(resume):,} interrupted create(s) with their recorded "
+                f"Resending {counted(len(resume), 'interrupted create')} with their recorded "
                 "idempotency keys; HeyGen answers with the video each one made, if it did."
             )
         self.reporter.info(
-            f"Submitting {len(keys):,} videos, following {len(following):,} already rendering."
+            f"Submitting {counted(len(keys), 'video')}, "
+            f"following {counted(len(following), 'video')} already rendering."
         )
         identity = campaign_identity(self.manifest.path, self.manifest.name)
         self.reconciler = Reconciler(
@@ -266,42 +270,56 @@ class Session:
         uncertain = [k for k in uncertain if self.state.entries[k].status.unsettled]
         if outdated:
             self.reporter.say(
-                f"{len(outdated):,} outdated row(s) left as they are (their request changed "
+                f"{counted(len(outdated), 'outdated row')} left as they are (their request changed "
                 f"since they were rendered): {listed(outdated)}. "
                 "Pass --replace-outdated to render them again."
             )
         if uncertain:
             self.reporter.say(
-                f"{len(uncertain):,} uncertain row(s) left as they are: {listed(uncertain)}. "
+                f"{counted(len(uncertain), 'uncertain row')} left as they are: "
+                f"{listed(uncertain)}. "
                 "Check them in HeyGen, then pass --resubmit-uncertain to send them again."
             )
         return outdated + uncertain
 
+    def unsent(self, plan: Plan) -> set[str]:
+        """Rows this apply chose to replace or resend but never sent: their entry is unchanged.
+        They are work left, like rows still to create."""
+        creating = set(plan["create"])
+        return {
+            key
+            for key, before in self.selected.items()
+            if key not in creating and self.state.entries.get(key) == before
+        }
+
     def finish(self, provider: Provider, report: RunReport | None) -> Outcome:
         plan = diff(self.campaign.rows, self.state.entries)
+        left = self.unsent(plan)
         statuses = Counter(
             self.state.entries[row.key].status
             for row in self.campaign.rows
-            if row.key in self.state.entries
+            if row.key in self.state.entries and row.key not in left
         )
-        rendering, to_create = len(plan["in_progress"]), len(plan["create"])
+        rendering, to_create = len(plan["in_progress"]), len(plan["create"]) + len(left)
+        uncertain = [key for key in plan["uncertain"] if key not in left]
         self.reporter.say(
             f"Done: {statuses[Status.COMPLETED]:,} completed, {statuses[Status.FAILED]:,} failed, "
             + (f"{statuses[Status.MISSING]:,} missing, " if statuses[Status.MISSING] else "")
             + f"{rendering:,} in progress, "
-            f"{len(plan['uncertain']):,} uncertain, {to_create:,} still to create."
+            f"{len(uncertain):,} uncertain, {to_create:,} still to create."
         )
         resume = f"heyrender apply {self.manifest.path}"
         if report is not None and report.fatal is not None:
             raise HeyrenderError(
-                f"stopped: {report.fatal}; {to_create:,} rows still to create",
+                f"stopped: {report.fatal}; {counted(to_create, 'row')} still to create",
                 hint=f"{report.hint or 'check the message above'}, then run {resume}",
             )
         if (report is not None and report.interrupted) or self.interrupted:
             return self.interrupted_outcome()
         if report is not None and report.stop_reason and not report.timed_out:
             self.reporter.say(
-                f"Stopped submitting: {report.stop_reason}. {to_create:,} rows remain to create."
+                f"Stopped submitting: {report.stop_reason}. "
+                f"{counted(to_create, 'row')} still to create."
             )
         elif self.budget is not None and self.budget.refused:
             remaining = self.to_send - self.sent
@@ -323,7 +341,7 @@ class Session:
             return Outcome.FAILED
         if rendering and not self.options.run.no_wait:
             return Outcome.UNFINISHED
-        if to_create or plan["outdated"] or plan["uncertain"]:
+        if to_create or plan["outdated"] or uncertain:
             return Outcome.HELD_BACK
         return Outcome.DONE
 
@@ -345,7 +363,8 @@ def apply(
         reporter.say(f"warning: {warning}")
     if validation.invalid and not options.skip_invalid:
         raise HeyrenderError(
-            f"{validation.invalid:,} of {validation.invalid + validation.valid:,} rows are "
+            f"{validation.invalid:,} of "
+            f"{counted(validation.invalid + validation.valid, 'row')} are "
             "invalid; nothing was submitted",
             hint="fix them (heyrender validate lists them), or pass --skip-invalid",
         )

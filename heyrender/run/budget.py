@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from heyrender.campaign.cost import Estimate, RowCost, money
 from heyrender.errors import OverBudget
+from heyrender.wording import counted
 
 T = TypeVar("T")
 
@@ -39,7 +40,8 @@ class Budget:
         """Refuses to start when the estimate alone is above the limit."""
         if estimate.usd > self.limit_usd:
             raise OverBudget(
-                f"the estimate ({money(estimate.usd)} for {estimate.rows:,} videos) is above "
+                f"the estimate ({money(estimate.usd)} for {counted(estimate.rows, 'video')}) "
+                "is above "
                 f"--max-cost {money(self.limit_usd)}; nothing was submitted",
                 hint="raise --max-cost, or submit fewer rows with --limit",
             )
@@ -64,5 +66,5 @@ class Budget:
         """What apply prints when it stopped submitting; remaining counts the rows not sent."""
         return (
             f"--max-cost {money(self.limit_usd)} reached: {money(self.spent_usd)} estimated for "
-            f"what was submitted; {remaining:,} row{'s' if remaining != 1 else ''} remain"
+            f"what was submitted; {counted(remaining, 'row')} left"
         )

@@ -24,6 +24,12 @@ DESCRIPTIONS = {
     "invalid": "invalid (breaks the request rules)",
 }
 
+SELECTED_REASONS = {
+    "done": "replacing its done video, as --replace asks",
+    "outdated": "replacing its outdated video",
+    "uncertain": "resubmitting an uncertain create, as --resubmit-uncertain asks",
+}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -63,6 +69,30 @@ class Plan:
             for g in ("done", "in_progress", "orphaned", "invalid")
         )
         return f"{head} {tail[0].upper()}{tail[1:]}."
+
+    def selecting(self, keys: Iterable[str]) -> Plan:
+        """The plan as this apply carries it out: rows it replaces or resends (done, outdated,
+        uncertain rows chosen by --replace, --replace-outdated, --resubmit-uncertain) shown
+        under "to create", each with why."""
+        chosen = set(keys)
+        moved = {
+            key: group
+            for group in ("done", "outdated", "uncertain")
+            for key in self[group]
+            if key in chosen
+        }
+        if not moved:
+            return self
+        groups = {g: tuple(k for k in keys_ if k not in moved) for g, keys_ in self.groups.items()}
+        groups["create"] = tuple(sorted({*self["create"], *moved}))
+        reasons = dict(self.reasons)
+        counts = None if self.counts is None else dict(self.counts)
+        for key, group in moved.items():
+            reasons[key] = SELECTED_REASONS[group]
+            if counts is not None:
+                counts[group] = counts.get(group, len(self[group])) - 1
+                counts["create"] = counts.get("create", len(self["create"])) + 1
+        return Plan(groups, self.total_rows, self.notes, reasons, counts)
 
     def to_json(self) -> dict[str, Any]:
         if not self.complete:

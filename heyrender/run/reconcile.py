@@ -56,6 +56,17 @@ class Submission:
 
 
 @dataclass
+class CapProbe:
+    """A 429 said the account is at its render cap. HeyGen counted the renders followed then
+    plus those of the creates already in the air that it accepts; the cap is known once every
+    one of those creates has its answer (counting them as busy at once would overstate it)."""
+
+    last_launch: int  # creates numbered up to this were in the air (or answered) at the 429
+    renders: int  # renders HeyGen had: followed at the 429, then each in-air create accepted
+    waiting: int  # in-air creates not yet answered (the refused one included)
+
+
+@dataclass
 class RunReport:
     stop_reason: str | None = None
     fatal: ApiError | None = None
@@ -83,6 +94,8 @@ class Reconciler:
         self.cap = max(options.concurrency, 1)
         self.in_flight: dict[str, tuple[str, float]] = {}  # video_id -> (row key, followed at)
         self.creating = 0
+        self.launches = 0  # creates started, numbering each
+        self.probe: CapProbe | None = None
         self.rate_limited_until = 0.0
         self.unreachable = 0
         self.changed = asyncio.Event()
@@ -176,7 +189,8 @@ class Reconciler:
                 await self.wait_for_change(None)
                 continue
             self.creating += 1
-            self.spawn(self.submit(item))
+            self.launches += 1
+            self.spawn(self.submit(item, self.launches))
 
     async def drain(self, deadline: float | None) -> None:
         """Waits until every followed video has finished, or the deadline."""
@@ -221,7 +235,7 @@ class Reconciler:
             fields=dict(row.fields) or None,
         )
 
-    async def submit(self, item: Submission) -> None:
+    async def submit(self, item: Submission, launch: int) -> None:
         row = item.row
         previous = self.state.entries.get(row.key)
         intent = self.intent(item, previous)
@@ -267,8 +281,11 @@ class Reconciler:
             self.state.record(entry)  # on disk with the next intent's commit, or at the end
             self.reporter.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
+            if self.probe is not None and launch <= self.probe.last_launch:
+                self.probe.renders += 1
         finally:  # a lost v2 create holds its slot until settle_one has looked for it
             self.creating -= 1
+            self.answered(launch)
             self.signal()
 
     def resend_later(self, item: Submission, intent: Entry, error: OutcomeUnknown) -> None:
@@ -312,12 +329,27 @@ class Reconciler:
             self.state.record(intent.evolve(status=Status.NOT_CREATED), durable=True)
 
     def learn_cap(self, error: RateLimited) -> None:
-        busy = len(self.in_flight) + self.creating - 1
-        if busy > 0 and busy < self.cap:
-            self.cap = busy
-            self.reporter.event("account", f"HeyGen allows {busy} renders at once; keeping to that")
+        """Pauses creates; starts finding the cap unless a 429 already did (see CapProbe)."""
+        if self.probe is None:
+            self.probe = CapProbe(self.launches, len(self.in_flight), self.creating)
         pause = error.retry_after * random.uniform(1.0, 1.2)
         self.rate_limited_until = max(self.rate_limited_until, time.monotonic() + pause)
+
+    def answered(self, launch: int) -> None:
+        """One create has its answer; once every create in the air at the 429 has one, the
+        renders HeyGen counted are the cap, kept to (and said) only when it is lower."""
+        probe = self.probe
+        if probe is None or launch > probe.last_launch:
+            return
+        probe.waiting -= 1
+        if probe.waiting > 0:
+            return
+        self.probe = None
+        if 0 < probe.renders < self.cap:
+            self.cap = probe.renders
+            self.reporter.event(
+                "account", f"HeyGen allows {probe.renders} renders at once; keeping to that"
+            )
 
     # following videos ---------------------------------------------------------
 

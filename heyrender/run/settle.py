@@ -21,6 +21,7 @@ from heyrender.errors import ApiError
 from heyrender.state.lockfile import Entry, now_iso, parse_iso
 from heyrender.state.store import State
 from heyrender.status import Status
+from heyrender.wording import counted
 
 CLOCK_SKEW = 600.0
 
@@ -95,7 +96,9 @@ async def settle(
                 record(
                     entry.evolve(
                         status=Status.UNCERTAIN,
-                        failure_message=f"{len(matches)} videos are titled {entry.title!r}: {ids}",
+                        failure_message=(
+                            f"{counted(len(matches), 'video')} are titled {entry.title!r}: {ids}"
+                        ),
                     )
                 )
             elif age >= grace:

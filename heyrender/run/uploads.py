@@ -22,6 +22,7 @@ from heyrender.api.uploads import Uploader
 from heyrender.campaign.media import MediaFile, size_text
 from heyrender.campaign.rows import Campaign
 from heyrender.state.assets import AssetRecord, AssetStore
+from heyrender.wording import counted
 
 DEFAULT_CONCURRENCY = 4
 
@@ -109,5 +110,5 @@ async def upload_for_rows(
     plan = plan_uploads(files, store)
     if plan.to_upload and echo is not None:
         count = len(plan.to_upload)
-        echo(f"Uploading {count:,} file{'' if count == 1 else 's'} ({size_text(plan.bytes)}).")
+        echo(f"Uploading {counted(count, 'file')} ({size_text(plan.bytes)}).")
     return await ensure_uploaded(settings, files, store, transport=transport)
