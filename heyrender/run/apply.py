@@ -176,6 +176,7 @@ class Session:
         self.reporter.show_plan(plan, f"Plan for {self.manifest.name}")
         keys = self.chosen(plan)
         following = [e for e in self.state.entries.values() if e.in_progress]
+        self.resumed = sorted(resume_keys)  # resent below: not left uncertain
         held = self.held_back(plan, keys)
         if not keys and not following and not resume:
             if not held:
@@ -186,7 +187,6 @@ class Session:
             await self.check_spend(provider, wanted)
         if keys and not self.options.yes and self.saved is None:
             self.without_signals(lambda: self.reporter.approve(len(keys)))
-        self.resumed = sorted(resume_keys)
         self.assets = await upload_for_rows(
             self.campaign, wanted, self.settings, self.reporter.info
         )
