@@ -3,13 +3,26 @@ key, and what apply says about rows it resends after a kill."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
+import pytest
+
+from heyrender.api.client import ApiKey, Settings
+from heyrender.api.provider import open_provider
+from heyrender.campaign.rows import Desired
+from heyrender.run.options import RunOptions
+from heyrender.run.reconcile import Reconciler, RunReport, Submission
 from heyrender.state import lockfile
-from heyrender.state.store import journal_path
+from heyrender.state.store import State, journal_path
+from heyrender.status import Status
+from heyrender.versions import ApiVersion
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv
 
 FAST = ("--poll-interval", "0.05")
@@ -44,6 +57,140 @@ def read_lines_then_close(process: subprocess.Popen, lines: int) -> None:
 
 def statuses(manifest: Path) -> dict[str, str]:
     return {k: str(e.status) for k, e in lockfile.load(manifest.with_suffix(".lock")).items()}
+
+
+class Server:
+    """A small v3: creates (or a fixed answer), statuses (or a fixed answer); counts renders
+    in flight to check the concurrency."""
+
+    def __init__(self, finish_after: int = 2) -> None:
+        self.videos: dict[str, int] = {}  # id -> polls until finished
+        self.finish_after = finish_after
+        self.create_answer: httpx.Response | None = None
+        self.status_answers: list[httpx.Response] = []
+        self.failure_message: str | None = None
+        self.peak = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/v3/videos":
+            if self.create_answer is not None:
+                return self.create_answer
+            video_id = f"vid{len(self.videos)}"
+            self.videos[video_id] = self.finish_after
+            self.peak = max(self.peak, sum(1 for left in self.videos.values() if left > 0))
+            return httpx.Response(200, json={"data": {"video_id": video_id}})
+        if path == "/v3/videos/statuses":
+            if self.status_answers:
+                return self.status_answers.pop(0)
+            items = []
+            for video_id in request.url.params["video_ids"].split(","):
+                self.videos[video_id] -= 1
+                done = self.videos[video_id] <= 0
+                item: dict = {"video_id": video_id, "status": "processing"}
+                if done and self.failure_message is not None:
+                    item = {
+                        "video_id": video_id,
+                        "status": "failed",
+                        "error": {"code": f"bad_{SECRET}", "message": self.failure_message},
+                    }
+                elif done:
+                    item["status"] = "completed"
+                items.append(item)
+            return httpx.Response(200, json={"data": items})
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+
+def rows(n: int) -> list[Desired]:
+    return [Desired(f"k{i}", i + 2, f"sha256:{i}", f"m/k{i}") for i in range(n)]
+
+
+def run_rows(
+    server: Server, state: State, n: int, reporter: object, concurrency: int = 2
+) -> RunReport:
+    settings = Settings("http://heygen.test", ApiKey(SECRET), backoff_base=0.001, max_attempts=2)
+    options = RunOptions(concurrency=concurrency, poll_interval=0.01, settle_grace=0, timeout=20)
+
+    async def main() -> RunReport:
+        transport = httpx.MockTransport(server)
+        async with open_provider(settings, ApiVersion.V3, transport=transport) as provider:
+            reconciler = Reconciler(state, provider, options, reporter, "m\nm.yaml")  # type: ignore[arg-type]
+            body = {"type": "avatar", "avatar_id": "a", "script": "hi"}
+            return await reconciler.run(
+                iter(Submission(r, {**body, "title": r.title}) for r in rows(n))
+            )
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def state(tmp_path: Path):
+    recorded = State(tmp_path / "m.lock", "m.yaml", {})
+    yield recorded
+    recorded.close()
+
+
+# 2. a server that echoes the key ------------------------------------------------------
+
+
+def echo(status: int) -> httpx.Response:
+    return httpx.Response(
+        status, json={"error": {"code": "invalid_parameter", "message": f"bad key {SECRET}"}}
+    )
+
+
+class Events:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def event(self, key: str, what: str) -> None:
+        self.lines.append(f"{key}: {what}")
+
+    say = info = event
+
+
+def on_disk(state: State) -> str:
+    """The lockfile and the journal (before and after a checkpoint folds it in)."""
+    journal = journal_path(state.lock_path)
+    text = journal.read_text() if journal.exists() else ""
+    state.checkpoint()
+    return text + state.lock_path.read_text()
+
+
+@pytest.mark.parametrize("status", [400, 401, 500])
+def test_a_create_answer_echoing_the_key_never_reaches_error_log_or_lockfile(
+    state, status, caplog
+) -> None:
+    server = Server()
+    server.create_answer = echo(status)
+    events = Events()
+    with caplog.at_level(logging.DEBUG):
+        report = run_rows(server, state, 1, events)
+    seen = "\n".join(
+        [*events.lines, str(report.fatal), str(report.stop_reason), caplog.text]
+        + [json.dumps(e.__dict__, default=str) for e in state.entries.values()]
+    )
+    assert SECRET not in seen and SECRET not in on_disk(state)
+    assert "bad key ***" in seen
+    if status == 400:
+        assert state.entries["k0"].failure_message == (
+            "HeyGen answered 400 invalid_parameter: bad key ***"
+        )
+
+
+def test_a_status_answer_echoing_the_key_is_scrubbed(state, caplog) -> None:
+    server = Server(finish_after=1)
+    server.status_answers = [echo(500), echo(500)]  # the client retries once
+    server.failure_message = f"render failed for key {SECRET}"
+    events = Events()
+    with caplog.at_level(logging.DEBUG):
+        run_rows(server, state, 1, events)
+    entry = state.entries["k0"]
+    assert entry.status is Status.FAILED
+    assert entry.failure_message == "render failed for key ***"
+    assert entry.failure_code == "bad_***"
+    assert any("status check failed" in line and "***" in line for line in events.lines)
+    assert SECRET not in "\n".join(events.lines) + caplog.text + on_disk(state)
 
 
 # 3. what apply says after a kill on v3 ------------------------------------------------
