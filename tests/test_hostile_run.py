@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -37,13 +39,15 @@ def write_campaign(folder: Path, rows: int) -> Path:
     return path
 
 
-def apply_into_pipe(manifest: Path, env: dict[str, str], *flags: str) -> subprocess.Popen:
+def apply_into_pipe(
+    manifest: Path, env: dict[str, str], *flags: str, stderr: int = subprocess.STDOUT
+) -> subprocess.Popen:
     """apply with stdout and stderr on one pipe, as `apply ... 2>&1 | head` has them."""
     return subprocess.Popen(
         [sys.executable, "-m", "heyrender", "apply", str(manifest), "--yes", *flags],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
     )
 
 
@@ -57,6 +61,69 @@ def read_lines_then_close(process: subprocess.Popen, lines: int) -> None:
 
 def statuses(manifest: Path) -> dict[str, str]:
     return {k: str(e.status) for k, e in lockfile.load(manifest.with_suffix(".lock")).items()}
+
+
+# 1. a closed output pipe ------------------------------------------------------------
+
+
+def test_a_closed_pipe_never_stops_the_run_nor_its_concurrency(tmp_path, start_emulator) -> None:
+    emulator = start_emulator("--render-seconds", "0.6", "--max-concurrent", "20")
+    manifest = write_campaign(tmp_path / "c", 8)
+    process = apply_into_pipe(
+        manifest, emulator.env(), "--concurrency", "2", *FAST, stderr=subprocess.PIPE
+    )
+    read_lines_then_close(process, 3)  # `apply ... | head -3`
+    assert process.stderr is not None
+    with process.stderr:
+        errors = process.stderr.read().decode()
+    assert process.wait(timeout=90) == 0, "the run goes on to its normal end"
+    assert "Traceback" not in errors and "never retrieved" not in errors, errors
+    assert set(statuses(manifest).values()) == {"completed"}
+    stats = emulator.stats()
+    assert sorted(stats["creates_by_title"].values()) == [1] * 8, stats["creates_by_title"]
+    assert stats["peak_unfinished"] <= 2, "--concurrency holds with nobody reading"
+
+
+def test_sigterm_after_the_pipe_closed_exits_130_at_once(tmp_path, start_emulator) -> None:
+    emulator = start_emulator("--render-seconds", "60", "--max-concurrent", "20")
+    manifest = write_campaign(tmp_path / "c", 4)
+    process = apply_into_pipe(manifest, emulator.env(), *FAST)
+    read_lines_then_close(process, 3)
+    deadline = time.monotonic() + 30
+    while emulator.stats()["creates_accepted"] < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a few polls land on the closed pipe
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 130, "one SIGTERM is enough"
+    assert len(statuses(manifest)) == 4 and all(
+        e.video_id for e in lockfile.load(manifest.with_suffix(".lock")).values()
+    )
+    assert not manifest.with_suffix(".lock.owner").exists(), "the state lock is released"
+
+
+class Broken:
+    """A reporter whose every call fails, as a screen whose reader went away might."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def say(self, line: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    info = say
+
+    def show_plan(self, plan, title) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def event(self, key: str, what: str) -> None:
+        self.calls += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def approve(self, count: int) -> None:
+        pass
+
+    def watching(self, counts, total, done_before):
+        return nullcontext()
 
 
 class Server:
@@ -128,6 +195,30 @@ def state(tmp_path: Path):
     recorded = State(tmp_path / "m.lock", "m.yaml", {})
     yield recorded
     recorded.close()
+
+
+def test_a_reporter_that_raises_never_frees_a_slot_nor_stops_the_run(state) -> None:
+    server = Server(finish_after=3)
+    reporter = Broken()
+    report = run_rows(server, state, 8, reporter, concurrency=2)
+    assert report.fatal is None and not report.interrupted
+    assert {e.status for e in state.entries.values()} == {Status.COMPLETED}
+    assert len(server.videos) == 8 and server.peak <= 2, server.peak
+    assert reporter.calls >= 8
+
+
+def test_an_unexpected_error_in_a_task_is_logged_once_and_ends_the_run(
+    state, monkeypatch, caplog
+) -> None:
+    def explode(self, video_id, video):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Reconciler, "observe", explode)
+    with caplog.at_level(logging.ERROR):
+        report = run_rows(Server(), state, 2, Broken())
+    assert report.fatal is not None and "internal error" in str(report.fatal)
+    assert sum("internal error" in r.message for r in caplog.records) == 1
+    assert {e.status for e in state.entries.values()} == {Status.WAITING}, "recorded, resumable"
 
 
 # 2. a server that echoes the key ------------------------------------------------------

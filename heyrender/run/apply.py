@@ -141,14 +141,14 @@ class Session:
         if self.interrupted:
             os._exit(Outcome.INTERRUPTED.exit_code)  # the journal is durable: state is whole
         self.interrupted = True
+        if self.reconciler is not None:  # first, so that nothing the screen does can stop it
+            self.reconciler.interrupt()
+        elif self.task is not None:
+            self.task.cancel()
         self.reporter.say(
             "Stopping: no new submissions; recording what is in flight "
             "(Ctrl-C again to exit at once)"
         )
-        if self.reconciler is not None:
-            self.reconciler.interrupt()
-        elif self.task is not None:
-            self.task.cancel()
 
     def interrupted_outcome(self) -> Outcome:
         self.reporter.say(
