@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from heyrender.api import wire
 from heyrender.api.client import ApiKey, Settings
 from heyrender.api.provider import open_provider
 from heyrender.campaign.rows import Desired
@@ -282,6 +283,19 @@ def test_a_status_answer_echoing_the_key_is_scrubbed(state, caplog) -> None:
     assert entry.failure_code == "bad_***"
     assert any("status check failed" in line and "***" in line for line in events.lines)
     assert SECRET not in "\n".join(events.lines) + caplog.text + on_disk(state)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps({"error": {"message": f"bad key {SECRET}"}}).encode(),
+        json.dumps({"error": {"message": f"bad key {SECRET}"}}).replace("S", "\\u0053").encode(),
+        json.dumps({"error": {"message": f"bad key {SECRET}"}}).encode("utf-16"),
+    ],
+    ids=["plain", "escaped", "utf-16"],
+)
+def test_the_key_is_scrubbed_however_the_json_spells_it(raw: bytes) -> None:
+    assert wire.decode(raw, SECRET) == {"error": {"message": "bad key ***"}}
 
 
 # 3. what apply says after a kill on v3 ------------------------------------------------

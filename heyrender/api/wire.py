@@ -74,7 +74,12 @@ def decode(content: bytes, secret: str) -> Any:
         payload = json.loads(content)
     except ValueError:
         return None
-    return scrubbed(payload, secret) if len(secret) >= SECRET_MIN else payload
+    if len(secret) < SECRET_MIN:
+        return payload
+    plain = b"\\" not in content and b"\x00" not in content  # no escape, not UTF-16/32
+    if plain and secret.encode() not in content:
+        return payload  # the cheap common case: no decoded string can hold the key
+    return scrubbed(payload, secret)
 
 
 def scrubbed(value: Any, secret: str) -> Any:
