@@ -6,13 +6,40 @@ final summary. Colour is off with --no-color or when NO_COLOR is set (https://no
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+def reader_gone(exc: BaseException) -> bool:
+    """The other end of our output pipe closed (`heyrender apply m.yaml | head`)."""
+    return isinstance(exc, BrokenPipeError) or (
+        isinstance(exc, OSError) and exc.errno == errno.EPIPE
+    )
+
+
+def silence_stdout() -> None:
+    """stdout's reader went away: from now on stdout (and stderr, when it is the same pipe)
+    goes to /dev/null, so no later write, nor Python's flush at exit, raises again."""
+    try:
+        out, err = sys.stdout.fileno(), sys.stderr.fileno()
+        same = os.path.sameopenfile(out, err)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out)
+        if same:
+            os.dup2(devnull, err)
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def ignore(line: str) -> None:

@@ -301,10 +301,7 @@ class HeyGenClient:
     # the machinery --------------------------------------------------------------
 
     def _payload(self, response: httpx.Response, *, creating: bool) -> Any:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = wire.decode(response.content, self.settings.api_key.reveal())
         if response.status_code not in (200, 201) or wire.has_error(payload):
             raise wire.classify(
                 response.status_code,

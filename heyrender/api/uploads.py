@@ -158,10 +158,7 @@ class Uploader:
                     attempt, TransientError(f"upload {describe(exc)}")
                 )
                 continue
-            try:
-                payload = response.json()
-            except ValueError:
-                payload = None
+            payload = wire.decode(response.content, self.settings.api_key.reveal())
             if response.status_code < 300 and payload is not None and not wire.has_error(payload):
                 return payload
             if response.status_code < 300 and payload is None:

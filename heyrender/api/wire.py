@@ -6,6 +6,7 @@ What differs per version (paths, body, list and status shapes) lives in v2.py an
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ IN_PROGRESS_CODE = "request_in_progress"
 CREDIT_CODES = frozenset({"insufficient_credit", "trial_video_limit_exceeded"})
 AUTH_CODES = frozenset({"unauthorized", "invalid_api_key", "authentication_failed"})
 DEFAULT_RETRY_AFTER = 5.0
+SECRET_MIN = 8  # shorter "keys" (an emulator's "k") are no secret and would mangle every id
+REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,31 @@ class VideoStatus:
 class Page:
     videos: list[VideoStatus]
     next_token: str | None
+
+
+def decode(content: bytes, secret: str) -> Any:
+    """An answer's JSON (None when it is not JSON), with every echo of the API key replaced
+    by ***: all that reaches an error, a log line or the lockfile from the wire passes here."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        return None
+    if len(secret) < SECRET_MIN:
+        return payload
+    plain = b"\\" not in content and b"\x00" not in content  # no escape, not UTF-16/32
+    if plain and secret.encode() not in content:
+        return payload  # the cheap common case: no decoded string can hold the key
+    return scrubbed(payload, secret)
+
+
+def scrubbed(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(secret, REDACTED) if secret in value else value
+    if isinstance(value, dict):
+        return {scrubbed(k, secret): scrubbed(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrubbed(item, secret) for item in value]
+    return value
 
 
 def unwrap(payload: Any) -> Any:

@@ -21,7 +21,7 @@ from heyrender.run.options import ApplyOptions
 from heyrender.run.outcome import Outcome
 from heyrender.run.plan import Plan
 from heyrender.run.saved_plan import SavedPlan
-from heyrender.terminal import OutputSettings
+from heyrender.terminal import OutputSettings, reader_gone, silence_stdout
 from heyrender.wording import counted
 
 
@@ -37,11 +37,16 @@ class ScreenReporter:
         self.progress: Progress | None = None
 
     def say(self, line: str) -> None:
-        click.echo(line)
+        try:
+            click.echo(line)
+        except OSError as exc:  # `| head` exited: the run goes on, quietly
+            if not reader_gone(exc):
+                raise
+            silence_stdout()
 
     def info(self, line: str) -> None:
         if not self.settings.quiet:
-            click.echo(line)
+            self.say(line)
 
     def show_plan(self, plan: Plan, title: str) -> None:
         for line in output.plan_text(plan, title):

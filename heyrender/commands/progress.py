@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from heyrender.status import Status
-from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings
+from heyrender.terminal import DEFAULT_OUTPUT, OutputSettings, reader_gone, silence_stdout
 
 SUMMARY_EVERY = 10.0
 FINISHING = frozenset({str(Status.COMPLETED), str(Status.FAILED)})
@@ -71,10 +71,21 @@ class Progress:
         if self.quiet:
             return
         stamp = datetime.now().strftime("%H:%M:%S")
-        print(f"{stamp} {key}: {what}", file=self.stream, flush=True)
+        self.write(f"{stamp} {key}: {what}")
         if time.monotonic() - self._last_summary >= SUMMARY_EVERY:
             self._last_summary = time.monotonic()
-            print(f"{stamp} {self.line()}", file=self.stream, flush=True)
+            self.write(f"{stamp} {self.line()}")
+
+    def write(self, line: str) -> None:
+        """One log line; when the reader has gone (`| head`), silence from then on."""
+        try:
+            print(line, file=self.stream, flush=True)
+        except OSError as exc:
+            if not reader_gone(exc):
+                raise
+            self.quiet = True
+            if self.stream is sys.stdout:
+                silence_stdout()
 
     def rate(self) -> float:
         elapsed = max(time.monotonic() - self.started, 1e-6)

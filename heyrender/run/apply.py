@@ -143,14 +143,14 @@ class Session:
         if self.interrupted:
             os._exit(Outcome.INTERRUPTED.exit_code)  # the journal is durable: state is whole
         self.interrupted = True
+        if self.reconciler is not None:  # first, so that nothing the screen does can stop it
+            self.reconciler.interrupt()
+        elif self.task is not None:
+            self.task.cancel()
         self.reporter.say(
             "Stopping: no new submissions; recording what is in flight "
             "(Ctrl-C again to exit at once)"
         )
-        if self.reconciler is not None:
-            self.reconciler.interrupt()
-        elif self.task is not None:
-            self.task.cancel()
 
     def interrupted_outcome(self) -> Outcome:
         self.reporter.say(
@@ -179,6 +179,7 @@ class Session:
         self.selected = {key: self.state.entries.get(key) for key in keys}
         self.reporter.show_plan(plan.selecting(keys), f"Plan for {self.manifest.name}")
         following = [e for e in self.state.entries.values() if e.in_progress]
+        self.resumed = sorted(resume_keys)  # resent below: not left uncertain
         held = self.held_back(plan, keys)
         if not keys and not following and not resume:
             if not held:
@@ -189,7 +190,6 @@ class Session:
             await self.check_spend(provider, wanted)
         if keys and not self.options.yes and self.saved is None:
             self.without_signals(lambda: self.reporter.approve(len(keys)))
-        self.resumed = sorted(resume_keys)
         self.assets = await upload_for_rows(
             self.campaign, wanted, self.settings, self.reporter.info
         )

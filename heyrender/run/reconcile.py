@@ -13,6 +13,7 @@ Unfinished videos are polled in bulk (provider.statuses: 100 per request on v3).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter, deque
@@ -42,6 +43,7 @@ from heyrender.state.lockfile import Entry, now_iso
 from heyrender.state.store import State, observed
 from heyrender.status import Status
 
+LOG = logging.getLogger(__name__)
 MAX_UNREACHABLE = 2
 MAX_RESENDS = 3
 
@@ -104,6 +106,7 @@ class Reconciler:
         self.poller: asyncio.Task[None] | None = None
         self.report = RunReport()
         self.commit = GroupCommit(state)
+        self.reporter_failed = False
 
     # bookkeeping ---------------------------------------------------------
 
@@ -111,6 +114,25 @@ class Reconciler:
         task = asyncio.ensure_future(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self.crashed)
+
+    def crashed(self, task: asyncio.Task[None]) -> None:
+        """A task that raised what it should not: logged once, and the run stops (resumably:
+        every row is recorded), rather than an exception "never retrieved" and a lost slot."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        LOG.error("heyrender: internal error in the run", exc_info=error)
+        self.fail(ApiError(f"internal error ({error!r})"), "report this bug")
+
+    def tell(self, key: str, what: str) -> None:
+        """Tells the reporter; whatever the screen does, the run goes on (logged once)."""
+        try:
+            self.reporter.event(key, what)
+        except Exception:
+            if not self.reporter_failed:
+                LOG.exception("heyrender: the progress display failed; the run goes on")
+            self.reporter_failed = True
 
     def signal(self) -> None:
         """Wakes every waiter; each waits on the event current when it began, never cleared."""
@@ -154,6 +176,7 @@ class Reconciler:
         deadline = time.monotonic() + timeout if timeout is not None else None
         if not self.options.no_wait:
             self.poller = asyncio.ensure_future(self.poll())
+            self.poller.add_done_callback(self.crashed)
         try:
             await self.submit_all(submissions, deadline)
             while self.tasks:
@@ -261,11 +284,11 @@ class Reconciler:
                 failure_message=str(exc),
             )
             self.state.record(failed, durable=True)
-            self.reporter.event(row.key, f"rejected: {exc}")
+            self.tell(row.key, f"rejected: {exc}")
         except TransientError as exc:
             self.restore(previous, intent)
             self.unreachable += 1
-            self.reporter.event(row.key, f"not sent: HeyGen {exc}; will try again")
+            self.tell(row.key, f"not sent: HeyGen {exc}; will try again")
             if self.unreachable >= MAX_UNREACHABLE:
                 self.fail(TransientError(f"HeyGen cannot be reached ({exc})"), BASE_HINT)
             self.retry.append(item)
@@ -273,16 +296,16 @@ class Reconciler:
             if intent.idempotency_key:
                 self.resend_later(item, intent, exc)
             else:
-                self.reporter.event(row.key, f"answer lost ({exc}); settling before any resend")
+                self.tell(row.key, f"answer lost ({exc}); settling before any resend")
                 await self.settle_one(item)
         else:
             self.unreachable = 0
             entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
             self.state.record(entry)  # on disk with the next intent's commit, or at the end
-            self.reporter.event(row.key, f"submitted as {video_id}")
             self.follow(entry)
             if self.probe is not None and launch <= self.probe.last_launch:
                 self.probe.renders += 1
+            self.tell(row.key, f"submitted as {video_id}")
         finally:  # a lost v2 create holds its slot until settle_one has looked for it
             self.creating -= 1
             self.answered(launch)
@@ -293,7 +316,7 @@ class Reconciler:
         if item.resends < MAX_RESENDS:
             item.resends += 1
             item.idempotency_key, item.attempt = intent.idempotency_key, intent.attempt
-            self.reporter.event(item.row.key, f"answer lost ({error}); resending with its key")
+            self.tell(item.row.key, f"answer lost ({error}); resending with its key")
             self.retry.append(item)
             return
         self.state.record(
@@ -303,7 +326,7 @@ class Reconciler:
             ),
             durable=True,
         )
-        self.reporter.event(item.row.key, f"uncertain: {error}")
+        self.tell(item.row.key, f"uncertain: {error}")
 
     async def settle_one(self, item: Submission) -> None:
         """Looks for a lost v2 create's video; the row is sent again only if it never landed."""
@@ -312,14 +335,14 @@ class Reconciler:
         )
         result = settled[item.row.key]
         if result.video_id:
-            self.reporter.event(item.row.key, f"found as {result.video_id}")
+            self.tell(item.row.key, f"found as {result.video_id}")
             if result.in_progress:
                 self.follow(result)
         elif result.status is Status.NOT_CREATED and item.resends < MAX_RESENDS:
             item.resends += 1
             self.retry.append(item)
         else:
-            self.reporter.event(item.row.key, f"{result.status}: {result.failure_message}")
+            self.tell(item.row.key, f"{result.status}: {result.failure_message}")
 
     def restore(self, previous: Entry | None, intent: Entry) -> None:
         """Nothing was created: the row goes back to what it was."""
@@ -347,9 +370,7 @@ class Reconciler:
         self.probe = None
         if 0 < probe.renders < self.cap:
             self.cap = probe.renders
-            self.reporter.event(
-                "account", f"HeyGen allows {probe.renders} renders at once; keeping to that"
-            )
+            self.tell("account", f"HeyGen allows {probe.renders} renders at once; keeping to that")
 
     # following videos ---------------------------------------------------------
 
@@ -377,7 +398,7 @@ class Reconciler:
                 self.fail(exc, "check HEYGEN_API_KEY")
                 return
             except ApiError as exc:
-                self.reporter.event("account", f"status check failed, will retry: {exc}")
+                self.tell("account", f"status check failed, will retry: {exc}")
                 continue
             for video_id, video in found.items():
                 self.observe(video_id, video)
@@ -391,12 +412,12 @@ class Reconciler:
         if video.status is Status.MISSING:
             self.state.record(missing(entry))
             self.commit.soon()
-            self.reporter.event(key, f"missing: HeyGen no longer knows {video_id}")
+            self.tell(key, f"missing: HeyGen no longer knows {video_id}")
         elif video.status != entry.status:
             self.state.record(observed(entry, video))
             if video.finished:
                 self.commit.soon()
-            self.reporter.event(key, str(video.status))
+            self.tell(key, str(video.status))
         if video.finished:
             self.unfollow(video_id)
             if video.out_of_credit:
