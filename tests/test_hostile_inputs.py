@@ -50,3 +50,49 @@ def test_the_canonical_json_of_a_body_refuses_nan():
     assert canonical_json({"b": [1, "x"], "a": 1.5}) == '{"a":1.5,"b":[1,"x"]}'
     with pytest.raises(HeyrenderError, match="cannot carry"):
         canonical_json({"voice_settings": {"speed": float("nan")}})
+
+
+def lockfile_with(tmp_path, *rows: str):
+    from heyrender.state import lockfile
+
+    path = tmp_path / "m.lock"
+    path.write_text(lockfile.header_line("m.yaml") + "".join(r + "\n" for r in rows))
+    return path
+
+
+REQUEST = "sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize("status", ["completed", "waiting", "processing", "missing"])
+def test_a_row_whose_status_implies_a_video_must_name_it(tmp_path, status):
+    from heyrender.errors import LockfileError
+    from heyrender.state import lockfile
+
+    row = f'{{"key": "a@x.io", "request": "{REQUEST}", "status": "{status}"}}'
+    path = lockfile_with(tmp_path, row)
+    with pytest.raises(LockfileError) as caught:
+        lockfile.load(path)
+    assert str(caught.value) == (
+        f"m.lock line 2: row 'a@x.io': video_id: a {status} row must name its video, and has none"
+    )
+
+
+@pytest.mark.parametrize("status", ["failed", "submitting", "not_created", "uncertain"])
+def test_a_row_around_a_create_may_have_no_video(tmp_path, status):
+    from heyrender.state import lockfile
+
+    row = f'{{"key": "a@x.io", "request": "{REQUEST}", "status": "{status}"}}'
+    assert lockfile.load(lockfile_with(tmp_path, row))["a@x.io"].video_id is None
+
+
+def test_download_of_a_hand_edited_completed_row_without_video_is_a_clear_error(
+    campaign, cli, monkeypatch
+):
+    monkeypatch.setenv("HEYGEN_API_KEY", "k")
+    path = campaign()
+    row = f'{{"key": "dana@acme.io", "request": "{REQUEST}", "status": "completed"}}'
+    lockfile_with(path.parent, row)
+    result = cli("download", path)
+    assert result.exit_code != 0
+    assert "m.lock line 2: row 'dana@acme.io': video_id: a completed row" in result.output
+    assert "Traceback" not in result.output
