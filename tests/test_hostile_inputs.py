@@ -96,3 +96,47 @@ def test_download_of_a_hand_edited_completed_row_without_video_is_a_clear_error(
     assert result.exit_code != 0
     assert "m.lock line 2: row 'dana@acme.io': video_id: a completed row" in result.output
     assert "Traceback" not in result.output
+
+
+PLAIN_MANIFEST = """\
+version: 1
+source:
+  csv: people.csv
+  key: email
+video:
+  avatar_id: a
+  voice_id: v
+  script: hi
+"""
+
+
+def test_control_characters_in_keys_are_a_csv_error_naming_their_lines(campaign, cli):
+    csv = 'email,name\n"a\x1b[31m@x.io",A\n"b\rforged",B\nc@x.io,C\n"d\x85e",D\n'
+    result = cli("validate", campaign(PLAIN_MANIFEST, csv=csv))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: people.csv: key column 'email' must be unique and non-empty, without control "
+        "characters: control character in email: U+001B on line 2, U+000D on line 3, "
+        "U+0085 on line 6\n"
+    )
+    assert "\x1b" not in result.output and "\r" not in result.output
+
+
+def test_a_rendered_title_is_one_line(campaign, cli):
+    manifest = PLAIN_MANIFEST + '  title: "{{ row.name }}"\n'
+    result = cli("validate", campaign(manifest, csv='email,name\nc@x.io,"C\nD"\n'))
+    assert result.exit_code == 1
+    assert "row c@x.io (people.csv line 2): title: contains the control character U+000A" in (
+        result.output
+    )
+
+
+def test_a_literal_title_or_name_with_a_line_break_is_refused(campaign, cli):
+    manifest = PLAIN_MANIFEST + '  title: "one\\ttwo"\n'
+    result = cli("validate", campaign(manifest))
+    assert "m.yaml line 9, column 10: video.title: contains the control character U+0009" in (
+        result.output
+    )
+    result = cli("validate", campaign('name: "x\\ny"\n' + PLAIN_MANIFEST))
+    assert result.exit_code == 1
+    assert "m.yaml line 1, column 7: name: contains the control character U+000A" in result.output

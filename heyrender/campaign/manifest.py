@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from heyrender.campaign import rules, schema
+from heyrender.campaign import rules, schema, templating
 from heyrender.campaign.cost import CostModel
 from heyrender.campaign.paths import Boundary, PathRefused
 from heyrender.errors import ManifestError, shorten
@@ -156,6 +156,10 @@ def load(path: str | Path, allow_outside: bool = False) -> Manifest:
     if api is ApiVersion.V2:
         check_v2_fields(stub, data.get("video"))
     check_structure(stub, data)
+    name = data.get("name")
+    control = templating.control_character(name, one_line=True) if isinstance(name, str) else None
+    if control:
+        raise stub.error(f"contains the control character {control}; a name is one line", "name")
     source = data["source"]
     boundary = Boundary.of_manifest(path, allow_outside)
     try:

@@ -62,9 +62,7 @@ def fresh_statuses(
     settings: Settings, entries: Iterable[Entry], api: ApiVersion = DEFAULT_API
 ) -> Fresh:
     """One status call per completed video, 16 at a time; a row's API error leaves it out."""
-    wanted = [
-        (e.key, e.video_id) for e in entries if e.status is Status.COMPLETED and e.video_id
-    ]
+    wanted = [(e.key, e.video_id) for e in entries if e.status is Status.COMPLETED and e.video_id]
     found: dict[str, VideoStatus] = {}
     failed = 0
 
