@@ -140,3 +140,21 @@ def test_a_literal_title_or_name_with_a_line_break_is_refused(campaign, cli):
     result = cli("validate", campaign('name: "x\\ny"\n' + PLAIN_MANIFEST))
     assert result.exit_code == 1
     assert "m.yaml line 1, column 7: name: contains the control character U+000A" in result.output
+
+
+def test_a_long_cell_in_an_unused_column_does_not_make_the_csv_unreadable(campaign, cli):
+    csv = f"email,notes\na@x.io,{'n' * 200_000}\nb@x.io,short\n"
+    result = cli("validate", campaign(PLAIN_MANIFEST, csv=csv))
+    assert result.exit_code == 0, result.output
+    assert result.output == "2 rows valid, 0 invalid\n"
+
+
+def test_a_cell_past_the_limit_names_its_line_and_column(campaign, cli):
+    from heyrender.campaign.csvsource import MAX_CELL
+
+    csv = f"email,notes\na@x.io,short\nb@x.io,{'n' * (MAX_CELL + 1)}\n"
+    result = cli("validate", campaign(PLAIN_MANIFEST, csv=csv))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        'Error: people.csv line 3: a cell in column "notes" is longer than 16,777,216 characters\n'
+    )
