@@ -158,3 +158,51 @@ def test_a_cell_past_the_limit_names_its_line_and_column(campaign, cli):
     assert result.stderr == (
         'Error: people.csv line 3: a cell in column "notes" is longer than 16,777,216 characters\n'
     )
+
+
+ONE_ROW = "email,name\na@x.io,A\n"
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_url_fields_must_be_http_urls(campaign, cli, api):
+    manifest = f"""\
+version: 1
+api: {api}
+source:
+  csv: people.csv
+  key: email
+video:
+  image_url: "{{{{ row.name }}}}"
+  voice_id: v
+  script: hi
+  background: {{type: image, url: "not a url"}}
+"""
+    result = cli("validate", campaign(manifest, csv=ONE_ROW))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "row a@x.io (people.csv line 2): background.url: must be an http:// or https:// URL",
+        "row a@x.io (people.csv line 2): image_url: must be an http:// or https:// URL",
+    ]
+    good = campaign(
+        manifest.replace("not a url", "https://cdn.x/b.png").replace(
+            "{{ row.name }}", "https://cdn.x/{{ row.name }}.png"
+        ),
+        csv=ONE_ROW,
+    )
+    assert cli("validate", good).output == "1 row valid, 0 invalid\n"
+
+
+def test_v3_native_urls_are_checked_too():
+    from heyrender.campaign import schema
+
+    validator = schema.RequestValidator(schema.load(schema.V3_REQUEST_SCHEMA))
+    body = {
+        "type": "image",
+        "image": {"type": "url", "url": "ftp://x/p.png"},
+        "voice_id": "v",
+        "script": "Hi",
+        "watermark": {"type": "image", "image": {"type": "url", "url": "w.png"}},
+    }
+    fields = [(p.field, p.message) for p in validator.problems(body)]
+    assert ("image.url", "must be an http:// or https:// URL") in fields
+    assert ("watermark.image.url", "must be an http:// or https:// URL") in fields
