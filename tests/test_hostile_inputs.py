@@ -206,3 +206,36 @@ def test_v3_native_urls_are_checked_too():
     fields = [(p.field, p.message) for p in validator.problems(body)]
     assert ("image.url", "must be an http:// or https:// URL") in fields
     assert ("watermark.image.url", "must be an http:// or https:// URL") in fields
+
+
+TEMPLATE_VAR_MANIFEST = """\
+version: 1
+source:
+  csv: people.csv
+  key: email
+vars:
+  x: "{{ row.name }}"
+  plain: hello
+  nested: {deep: "{% if true %}y{% endif %}"}
+video:
+  avatar_id: a
+  voice_id: v
+  script: "{{ vars.x }} {{ vars.plain }}"
+"""
+
+
+def test_a_var_holding_template_syntax_is_a_warning(campaign, cli):
+    path = campaign(TEMPLATE_VAR_MANIFEST)
+    result = cli("validate", path)
+    assert result.exit_code == 0
+    said = "but vars are not templates: every row gets that text as written"
+    assert f"warning: m.yaml line 6: vars.x holds template syntax, {said}" in result.stderr
+    assert "warning: m.yaml line 8: vars.nested.deep holds template syntax" in result.stderr
+    assert "vars.plain" not in result.stderr
+    import json
+
+    warnings = json.loads(cli("validate", path, "--json").stdout)["warnings"]
+    assert [w.split(" holds")[0] for w in warnings] == [
+        "m.yaml line 6: vars.x",
+        "m.yaml line 8: vars.nested.deep",
+    ]
