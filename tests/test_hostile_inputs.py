@@ -239,3 +239,28 @@ def test_a_var_holding_template_syntax_is_a_warning(campaign, cli):
         "m.yaml line 6: vars.x",
         "m.yaml line 8: vars.nested.deep",
     ]
+
+
+@pytest.mark.parametrize(("value", "said"), [("   ", "is set but blank"), ("", "is not set")])
+def test_a_blank_api_key_is_called_blank(campaign, cli, monkeypatch, value, said):
+    monkeypatch.setenv("HEYGEN_API_KEY", value)
+    result = cli("apply", campaign())
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: HEYGEN_API_KEY {said}\n")
+
+
+def test_excerpts_escape_control_characters():
+    from heyrender.errors import excerpt, shorten
+
+    assert excerpt("priya.png\n\x85\x1b[31m") == '"priya.png\\n\\u0085\\u001b[31m"'
+    assert shorten("a\nb\x1b[0m\x9b\tc") == "a\\nb\\x1b[0m\\x9b\\tc"
+    assert shorten("x" * 50 + "\n", 10) == "x" * 9 + "…"
+
+
+def test_a_cell_quoted_in_an_error_stays_on_one_line(campaign, cli):
+    manifest = PLAIN_MANIFEST.replace("avatar_id: a", 'image_file: "{{ row.photo }}"')
+    result = cli("validate", campaign(manifest, csv='email,photo\na@x.io,"priya.png\n"\n'))
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("row a@x.io (people.csv line 2): image_file: priya.png\\n not found")
+    assert first.endswith("priya.png\\n)")

@@ -12,7 +12,7 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.rules import rules_for
 from heyrender.campaign.schema import FieldProblem, RequestValidator
-from heyrender.errors import CsvError
+from heyrender.errors import CsvError, escaped
 from heyrender.wording import counted
 
 TITLES_SHOWN = 5
@@ -27,7 +27,7 @@ class RowProblem:
     problem: FieldProblem
 
     def __str__(self) -> str:
-        return f"row {self.key} ({self.csv_name} line {self.line}): {self.problem}"
+        return escaped(f"row {self.key} ({self.csv_name} line {self.line}): {self.problem}")
 
 
 def checked_rows(
