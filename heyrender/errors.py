@@ -24,7 +24,12 @@ This module does not import click; the CLI converts these in one place.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+C1 = re.compile(r"[\x7f-\x9f]")
+NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def where(path: str | Path | None, line: int | None = None, column: int | None = None) -> str:
@@ -35,14 +40,29 @@ def where(path: str | Path | None, line: int | None = None, column: int | None =
     return " ".join(p for p in parts if p)
 
 
-def shorten(text: str, limit: int = 40) -> str:
-    """text cut to at most `limit` characters, with an ellipsis where it was cut."""
+def escaped(text: str) -> str:
+    """text with each control character written as an escape (\\n, \\x1b): a message quoting
+    a cell stays one line, and cannot move the cursor or colour a terminal."""
+    if not CONTROL.search(text):
+        return text
+    return CONTROL.sub(lambda m: NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+
+
+def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """text, control characters escaped, cut to at most `limit` characters, with an ellipsis
+    where it was cut."""
+    return cut(escaped(text), limit)
+
+
 def excerpt(text: str, limit: int = 40) -> str:
-    """A short, quoted piece of file content for a message: never the whole of a cell or file."""
-    return json.dumps(shorten(text, limit), ensure_ascii=False)
+    """A short, quoted piece of file content for a message: never the whole of a cell or file,
+    and every control character escaped (JSON escapes C0; C1 and DEL are escaped here)."""
+    quoted = json.dumps(cut(text, limit), ensure_ascii=False)
+    return C1.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 class HeyrenderError(Exception):

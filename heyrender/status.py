@@ -54,4 +54,7 @@ REMOTE = frozenset(
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED})
 FINISHED = frozenset({Status.COMPLETED, Status.FAILED, Status.NOT_CREATED, Status.MISSING})
 UNSETTLED = frozenset({Status.SUBMITTING, Status.UNCERTAIN})
+# A row in these statuses names its video: HeyGen gave it (or lost it, for missing). A failed
+# row may have none (a create HeyGen rejected), nor has a row around a create.
+WITH_VIDEO = (REMOTE - {Status.FAILED}) | {Status.MISSING}
 RETRYABLE = frozenset({Status.FAILED, Status.NOT_CREATED, Status.MISSING})

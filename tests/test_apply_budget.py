@@ -144,7 +144,7 @@ def edit_csv(manifest: Path) -> None:
 
 
 def edit_lockfile(manifest: Path) -> None:
-    entry = lockfile.Entry("gone@x.io", "sha256:" + "0" * 64, "completed")
+    entry = lockfile.Entry("gone@x.io", "sha256:" + "0" * 64, "completed", video_id="v-gone")
     lockfile.save(manifest.with_suffix(".lock"), {entry.key: entry}, manifest.name)
 
 

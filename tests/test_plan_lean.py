@@ -20,7 +20,7 @@ def test_canonical_json_is_json_dumps_sorted_and_compact() -> None:
     bodies = [
         {"b": 1, "a": [1.5, 2.0, -0.0, 1e300, 10**30], "c": {"z": None, "y": True, "x": False}},
         {"title": 'Ünïcode "quoted" \\ back\nnew\ttab \x01 \u2028 😀', "é": "ß"},
-        {"nested": [{"k": [], "j": {}}, "", 0], "nan": float("nan"), "inf": float("inf")},
+        {"nested": [{"k": [], "j": {}}, "", 0]},
     ]
     for body in bodies:
         expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

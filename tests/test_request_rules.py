@@ -117,8 +117,8 @@ RULES = [
     ),
     (
         "background needs type",
-        body(background={"type": "image", "url": "u"}),
-        body(background={"url": "u"}),
+        body(background={"type": "image", "url": "https://x/b.png"}),
+        body(background={"url": "https://x/b.png"}),
         "background.type",
         "required",
     ),

@@ -113,7 +113,8 @@ def test_a_raw_line_separator_written_by_an_older_heyrender_still_loads(tmp_path
     path = tmp_path / "m.lock"
     path.write_text(
         '{"heyrender_lockfile": 1}\n'
-        '{"key": "a", "request": "r", "status": "completed", "title": "x\u2028y\u0085z"}\n',
+        '{"key": "a", "request": "r", "status": "completed", "video_id": "v",'
+        ' "title": "x\u2028y\u0085z"}\n',
         encoding="utf-8",
     )
     assert lockfile.load(path)["a"].title == "x\u2028y\u0085z"
@@ -145,7 +146,7 @@ def test_two_crashes_in_a_row_at_every_byte_leave_a_state_that_loads(tmp_path, m
     monkeypatch.setattr(os, "fsync", lambda fd: None)  # durability is not what this tests
     lock = saved(tmp_path, entry("a"))
     first = Entry("b", "r", "submitting", title="Zoë ✓")  # multi-byte: cuts inside a char
-    second = Entry("a", "r", "waiting")
+    second = Entry("a", "r", "waiting", video_id="v-a2")
     first_size = len(lockfile.line_of(first).encode())
     second_size = len(lockfile.line_of(second).encode())
     settled = lockfile.line_of(entry("c", "processing")).encode()
@@ -175,7 +176,7 @@ def test_a_torn_tail_is_cut_before_the_next_record(tmp_path) -> None:
 
 # -- 8.5 hand-edited lockfiles: every row checked, the line named -----------------
 
-ROW = '{"key": "dana@acme.io", "request": "sha256:a", "status": "completed", '
+ROW = '{"key": "dana@acme.io", "request": "sha256:a", "status": "completed", "video_id": "v1", '
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_a_status_must_be_one_of_the_status_enum(tmp_path) -> None:
     for status in Status:
         path.write_text(
             '{"heyrender_lockfile": 1}\n'
-            + json.dumps({"key": "a", "request": "r", "status": status.value})
+            + json.dumps({"key": "a", "request": "r", "status": status.value, "video_id": "v"})
             + "\n"
         )
         assert lockfile.load(path)["a"].status == status.value

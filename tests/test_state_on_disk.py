@@ -63,7 +63,7 @@ def test_a_change_to_one_row_changes_one_line(tmp_path) -> None:
             "m.lock line 2: row has no request",
         ),
         (
-            '{"heyrender_lockfile": 1}\n{"key": "a", "request": "r", "status": "completed"}\n{"key": "a", "request": "r", "status": "completed"}\n',
+            '{"heyrender_lockfile": 1}\n{"key": "a", "request": "r", "status": "failed"}\n{"key": "a", "request": "r", "status": "failed"}\n',
             "line 3: key 'a' appears twice",
         ),
         ("", "is empty"),

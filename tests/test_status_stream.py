@@ -133,8 +133,8 @@ def test_plan_entries_answer_as_every_entry_would(tmp_path) -> None:
     recorded["zoë✓"] = Entry("zoë✓", digest, "completed", video_id="v")
     lockfile.save(lock, recorded, "m.yaml")
     state = State.load(lock, "m.yaml")
-    state.record(Entry("k0005", "sha256:" + "cd" * 32, "completed"))
-    state.record(Entry("new", digest, "completed"))
+    state.record(Entry("k0005", "sha256:" + "cd" * 32, "completed", video_id="v5"))
+    state.record(Entry("new", digest, "completed", video_id="vn"))
     state.close()
     whole = State.load(lock, "m.yaml").entries
     compact = view.plan_entries(lock, "m.yaml")

@@ -291,7 +291,7 @@ V3_RULES = [
     ),
     (
         "image background takes one of url or asset_id",
-        {**AVATAR, "background": {"type": "image", "url": "u", "asset_id": "b"}},
+        {**AVATAR, "background": {"type": "image", "url": "https://x/b.png", "asset_id": "b"}},
         "background",
         "an image background takes exactly one of url or asset_id",
     ),
@@ -359,7 +359,9 @@ def test_wire_schema_holds_the_same_rules_on_the_v3_body() -> None:
     validator = schema.RequestValidator(schema.load(schema.V3_REQUEST_SCHEMA))
     image = {"type": "image", "image": {"type": "url", "url": "https://x/p.png"}}
     assert validator.problems({**image, "script": "Hi"})[0].field == "voice_id"
-    assert validator.problems({**image, "audio_url": "a", "engine": {"type": "avatar_iii"}}) == [
+    assert validator.problems(
+        {**image, "audio_url": "https://x/a.mp3", "engine": {"type": "avatar_iii"}}
+    ) == [
         schema.FieldProblem(
             "engine.type",
             "avatar_iii cannot animate an image (type image); use avatar_iv or avatar_v",

@@ -74,10 +74,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, api_base: str | None = None, **overrides: Any) -> Settings:
-        key = os.environ.get(KEY_ENV, "").strip()
+        said = os.environ.get(KEY_ENV)
+        key = (said or "").strip()
         if not key:
             raise ConfigError(
-                f"{KEY_ENV} is not set",
+                f"{KEY_ENV} is not set" if not said else f"{KEY_ENV} is set but blank",
                 hint=f"export {KEY_ENV}=<your HeyGen API key>, or rehearse against the bundled "
                 f"emulator: heyrender emulator, then {BASE_ENV}=http://127.0.0.1:<port> and any "
                 f"non-empty {KEY_ENV}",

@@ -12,6 +12,9 @@ from typing import Any
 from heyrender.campaign.paths import PathRefused, open_regular
 from heyrender.errors import CsvError, excerpt, shorten
 
+MAX_CELL = 16 * 1024 * 1024  # characters: a script is far shorter; Python's default is 128 Ki
+csv.field_size_limit(MAX_CELL)  # once, at import: forked validation workers inherit it
+
 
 def first_undecodable(path: Path) -> tuple[int, int]:
     """The physical line and value of the first byte that is not UTF-8."""
@@ -120,11 +123,41 @@ class CsvSource:
                 line=line,
             ) from None
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise self._oversized() from None
             raise CsvError(
                 self.path,
                 f"malformed CSV: {shorten(str(exc), 120)}",
                 line=self._reader.line_num + self._line_offset,
             ) from None
+
+    def _oversized(self) -> CsvError:
+        """The error for a cell past MAX_CELL, naming its line and column (found by reading
+        the file again without the limit: only on this error)."""
+        line, column = self._reader.line_num + self._line_offset, None
+        csv.field_size_limit(2**31 - 1)
+        try:
+            with open_text(self.path, None) as text:
+                reader = csv.reader(text)
+                header: list[str] = []
+                start = 1
+                for fields in reader:
+                    header = header or fields
+                    long = [i for i, cell in enumerate(fields) if len(cell) > MAX_CELL]
+                    if long:
+                        line = start
+                        index = long[0]
+                        column = header[index].strip() if index < len(header) else None
+                        break
+                    start = reader.line_num + 1
+        except (OSError, csv.Error, UnicodeDecodeError):
+            pass
+        finally:
+            csv.field_size_limit(MAX_CELL)
+        where = f" in column {excerpt(column)}" if column else ""
+        return CsvError(
+            self.path, f"a cell{where} is longer than {MAX_CELL:,} characters", line=line
+        )
 
     def __iter__(self) -> Iterator[Row]:
         header, width, offset = self.header, len(self.header), self._line_offset + 1

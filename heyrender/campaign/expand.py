@@ -20,7 +20,7 @@ from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, ManifestError, excerpt, shorten
+from heyrender.errors import CsvError, HeyrenderError, ManifestError, excerpt, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 from heyrender.wording import first_few
 
@@ -102,13 +102,15 @@ def columns_excerpt(header: list[str], shown: int = 8) -> str:
     return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
 
 
-CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 # The same encoder as CANONICAL.encode uses, made once rather than per call, and without the
 # check for circular references (a body is a tree): a third less CPU, the same text.
 _make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 _canonical: Any = (
     _make_encoder(
-        None, CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+        None, CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, False
     )
     if _make_encoder is not None
     else None
@@ -116,10 +118,16 @@ _canonical: Any = (
 
 
 def canonical_json(body: dict[str, Any]) -> str:
-    """The body as sorted, compact JSON: what a request hash covers."""
-    if _canonical is None:  # pragma: no cover - Python without the C accelerator
-        return CANONICAL.encode(body)
-    return "".join(_canonical(body, 0))
+    """The body as sorted, compact JSON: what a request hash covers. Every body is hashed
+    before it is recorded or sent, so a NaN or infinity stops here, never reaching a POST."""
+    try:
+        if _canonical is None:  # pragma: no cover - Python without the C accelerator
+            return CANONICAL.encode(body)
+        return "".join(_canonical(body, 0))
+    except ValueError as exc:  # allow_nan=False
+        raise HeyrenderError(
+            f"a request body holds a number JSON cannot carry ({exc}); it cannot be hashed or sent"
+        ) from None
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -135,8 +143,10 @@ class Field:
         self.path, self.render, self.coerce = path, compiled.render, COERCE.get(kind or "")
         self.source = compiled.source
         self.name = ".".join(path)
+        self.one_line = path in ONE_LINE
 
 
+ONE_LINE = frozenset({("title",)})  # fields that name a video in logs and listings
 SEPARATOR = "\x00"
 FILTERED = object()
 
@@ -263,7 +273,7 @@ class BodyTemplate:
     def _literal(self, text: str, path: tuple[str, ...]) -> Any:
         if text == "":
             return OMIT
-        control = templating.control_character(text)
+        control = templating.control_character(text, path in ONE_LINE)
         if control:
             raise self.manifest.error(f"contains the control character {control}", "video", *path)
         coerce = COERCE.get(self.types.get(path, ""))
@@ -312,6 +322,8 @@ class BodyTemplate:
             return None
         if "title" not in body:
             body["title"] = self.default_title + context["key"]
+        elif templating.control_character(str(body["title"]), one_line=True):
+            return None
         return body
 
     def _text_of(self, item: Field, context: Context) -> tuple[str | None, FieldProblem | None]:
@@ -321,7 +333,7 @@ class BodyTemplate:
             return None, FieldProblem(item.name, template_error(exc.message or str(exc)))
         except Exception as exc:  # a template may raise anything, e.g. int("x")
             return None, FieldProblem(item.name, template_error(str(exc)))
-        control = templating.control_character(text)
+        control = templating.control_character(text, item.one_line)
         if control:
             return text, FieldProblem(item.name, f"contains the control character {control}")
         return text, None
@@ -407,6 +419,8 @@ class Expansion:
     keys: Ledger = field(default_factory=Ledger)
     empty_keys: int = 0
     empty_key_lines: list[int] = field(default_factory=list)
+    control_keys: int = 0
+    control_key_lines: list[tuple[int, str]] = field(default_factory=list)
     media: MediaChecker | None = None
 
     def __iter__(self) -> Iterator[ExpandedRow]:
@@ -468,6 +482,12 @@ class Expansion:
             if len(self.empty_key_lines) < KEY_LINES_SHOWN:
                 self.empty_key_lines.append(row.line)
             return None
+        control = templating.control_character(key, one_line=True)
+        if control:
+            self.control_keys += 1
+            if len(self.control_key_lines) < KEY_LINES_SHOWN:
+                self.control_key_lines.append((row.line, control))
+            return None
         self.keys.add(key, row.line)
         if row.width != len(source.header):
             problem = FieldProblem(
@@ -488,6 +508,9 @@ class Expansion:
         self.empty_keys += other.empty_keys
         room = KEY_LINES_SHOWN - len(self.empty_key_lines)
         self.empty_key_lines.extend(other.empty_key_lines[:room])
+        self.control_keys += other.control_keys
+        room = KEY_LINES_SHOWN - len(self.control_key_lines)
+        self.control_key_lines.extend(other.control_key_lines[:room])
 
     def duplicate_keys(self) -> list[tuple[str, list[int]]]:
         """Each key that repeats, with its lines: hashes first, then the few suspects reread."""
@@ -523,7 +546,15 @@ class Expansion:
                 else ""
             )
             parts.append(f"empty {column} on line{'s' if count > 1 else ''} {shown}")
-        if parts:
-            raise CsvError(
-                csv_name, f"key column {column!r} must be unique and non-empty: " + "; ".join(parts)
+        if self.control_keys:
+            listed = [f"{code} on line {line}" for line, code in self.control_key_lines]
+            more = self.control_keys - len(listed)
+            parts.append(
+                f"control character in {column}: {', '.join(listed)}"
+                + (f" and {more:,} more" if more else "")
             )
+        if parts:
+            rule = "unique and non-empty" + (
+                ", without control characters" if self.control_keys else ""
+            )
+            raise CsvError(csv_name, f"key column {column!r} must be {rule}: " + "; ".join(parts))

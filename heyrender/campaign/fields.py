@@ -32,7 +32,9 @@ def flatten(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def value_hash(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
 
 

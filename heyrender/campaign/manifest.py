@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from heyrender.campaign import rules, schema
+from heyrender.campaign import rules, schema, templating
 from heyrender.campaign.cost import CostModel
 from heyrender.campaign.paths import Boundary, PathRefused
 from heyrender.errors import ManifestError, shorten
@@ -115,7 +116,29 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     except YAMLError as exc:
         raise ManifestError(path, f"YAML syntax error: {shorten(str(exc), 160)}") from None
     lines: dict[Path_, tuple[int, int]] = {}
-    return plain(data, (), lines), lines
+    data = plain(data, (), lines)
+    check_finite(path, data, (), lines)
+    return data, lines
+
+
+def check_finite(path: Path, node: Any, at: Path_, lines: dict[Path_, tuple[int, int]]) -> None:
+    """A YAML .nan or .inf anywhere is refused: JSON cannot carry it, and NaN passes every
+    minimum and maximum a schema sets."""
+    if isinstance(node, float) and not math.isfinite(node):
+        line, column = lines.get(at, (None, None))
+        raise ManifestError(
+            path,
+            f"{node!r} is not a finite number; JSON and HeyGen take only finite numbers",
+            line=line,
+            column=column,
+            field=schema.dotted(at) or None,
+        )
+    if isinstance(node, dict):
+        for name, value in node.items():
+            check_finite(path, value, (*at, name), lines)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            check_finite(path, value, (*at, index), lines)
 
 
 def load(path: str | Path, allow_outside: bool = False) -> Manifest:
@@ -133,6 +156,10 @@ def load(path: str | Path, allow_outside: bool = False) -> Manifest:
     if api is ApiVersion.V2:
         check_v2_fields(stub, data.get("video"))
     check_structure(stub, data)
+    name = data.get("name")
+    control = templating.control_character(name, one_line=True) if isinstance(name, str) else None
+    if control:
+        raise stub.error(f"contains the control character {control}; a name is one line", "name")
     source = data["source"]
     boundary = Boundary.of_manifest(path, allow_outside)
     try:

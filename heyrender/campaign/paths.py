@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from heyrender.errors import escaped
+
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 OUTSIDE_FLAG = "--allow-outside-campaign"
 
@@ -51,7 +53,7 @@ def kind_of(mode: int) -> str:
 
 def check_regular(name: Path | str, mode: int) -> None:
     if not stat.S_ISREG(mode):
-        raise PathRefused(f"{name} is {kind_of(mode)}, not a regular file")
+        raise PathRefused(f"{escaped(str(name))} is {kind_of(mode)}, not a regular file")
 
 
 def inside(path: str, root: str) -> bool:
@@ -78,10 +80,10 @@ class Boundary:
         for tree in SYSTEM_TREES:
             if inside(resolved, str(tree)):
                 raise PathRefused(
-                    f"{name} is a system file (under {tree}); heyrender never reads it"
+                    f"{escaped(name)} is a system file (under {tree}); heyrender never reads it"
                 )
         if not self.allow_outside and not inside(resolved, str(self.root)):
-            shown = name if name == resolved else f"{name} (which is {resolved})"
+            shown = escaped(name if name == resolved else f"{name} (which is {resolved})")
             raise PathRefused(
                 f"{shown} is outside the campaign {self.root}",
                 hint=f"keep the campaign's files inside {self.root}, or pass {OUTSIDE_FLAG}",
@@ -94,9 +96,11 @@ class Boundary:
         try:
             info = path.stat()
         except FileNotFoundError:
-            raise PathRefused(f"{name} not found (looked for {path})") from None
+            raise PathRefused(
+                f"{escaped(name)} not found (looked for {escaped(str(path))})"
+            ) from None
         except OSError as exc:
-            raise PathRefused(f"{name}: {exc.strerror or exc}") from None
+            raise PathRefused(f"{escaped(name)}: {exc.strerror or exc}") from None
         check_regular(name, info.st_mode)
         return path, info
 

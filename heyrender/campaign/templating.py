@@ -28,6 +28,7 @@ SYNTAX = re.compile(r"\{\{|\{%|\{#")
 SIMPLE_LOOKUP = re.compile(r"^\{\{\s*(row|vars)\.([A-Za-z_]\w*)\s*\}\}$|^\{\{\s*(key)\s*\}\}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_BESIDES_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # tab and line breaks too: one-line names
 HUGE_WIDTH = re.compile(r"\d{7,}|\*")
 
 MAX_FIELD_CHARS = 1_000_000
@@ -432,7 +433,8 @@ def references(tree: nodes.Template) -> Iterator[Reference]:
                 yield Reference(target.name, index.value)
 
 
-def control_character(text: str) -> str | None:
-    """'U+0000' for the first control character other than tab and newlines, if any."""
-    found = CONTROL.search(text)
+def control_character(text: str, one_line: bool = False) -> str | None:
+    """'U+0000' for the first control character other than tab and newlines (with one_line,
+    for keys and titles, those too), if any."""
+    found = (ANY_CONTROL if one_line else CONTROL).search(text)
     return f"U+{ord(found.group()):04X}" if found else None

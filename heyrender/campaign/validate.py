@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -11,10 +12,11 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.rules import rules_for
 from heyrender.campaign.schema import FieldProblem, RequestValidator
-from heyrender.errors import CsvError
+from heyrender.errors import CsvError, escaped
 from heyrender.wording import counted
 
 TITLES_SHOWN = 5
+VAR_TEMPLATE = re.compile(r"\{\{|\{%")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class RowProblem:
     problem: FieldProblem
 
     def __str__(self) -> str:
-        return f"row {self.key} ({self.csv_name} line {self.line}): {self.problem}"
+        return escaped(f"row {self.key} ({self.csv_name} line {self.line}): {self.problem}")
 
 
 def checked_rows(
@@ -121,7 +123,30 @@ class ValidationResult:
         return text
 
     def warnings(self) -> list[str]:
-        return []
+        return list(template_vars(self.manifest))
+
+
+def template_vars(manifest: Manifest) -> Iterator[str]:
+    """A warning for each var whose value holds template syntax: vars are constants, so every
+    row would see that text as it is written."""
+
+    def walk(value: object, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                yield from walk(item, (*path, str(name)))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from walk(item, (*path, str(index)))
+        elif isinstance(value, str) and VAR_TEMPLATE.search(value):
+            yield path
+
+    for path in walk(manifest.vars, ()):
+        line = manifest.line_of("vars", *path)
+        where = f"{manifest.path.name}" + (f" line {line}" if line else "")
+        yield (
+            f"{where}: vars.{'.'.join(path)} holds template syntax, but vars are not templates: "
+            "every row gets that text as written; put the template in the field that uses it"
+        )
 
 
 def validate_span(manifest: Manifest, expansion: Expansion) -> ValidationResult:

@@ -62,7 +62,7 @@ def fresh_statuses(
     settings: Settings, entries: Iterable[Entry], api: ApiVersion = DEFAULT_API
 ) -> Fresh:
     """One status call per completed video, 16 at a time; a row's API error leaves it out."""
-    wanted = [e for e in entries if e.status is Status.COMPLETED and e.video_id]
+    wanted = [(e.key, e.video_id) for e in entries if e.status is Status.COMPLETED and e.video_id]
     found: dict[str, VideoStatus] = {}
     failed = 0
 
@@ -71,18 +71,17 @@ def fresh_statuses(
         gate = asyncio.Semaphore(CONCURRENCY)
         async with open_provider(settings, api) as client:
 
-            async def one(entry: Entry) -> None:
+            async def one(key: str, video_id: str) -> None:
                 nonlocal failed
-                assert entry.video_id
                 async with gate:
                     try:
-                        found[entry.key] = await client.video(entry.video_id)
+                        found[key] = await client.video(video_id)
                     except AuthError:
                         raise
                     except ApiError:
                         failed += 1
 
-            await asyncio.gather(*(one(entry) for entry in wanted))
+            await asyncio.gather(*(one(key, video_id) for key, video_id in wanted))
 
     if wanted:
         asyncio.run(main())

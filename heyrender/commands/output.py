@@ -54,8 +54,8 @@ def validation_json(result: ValidationResult) -> str:
 
 def body_json(body: dict[str, Any], pretty: bool) -> str:
     if pretty:
-        return json.dumps(body, ensure_ascii=False, indent=2)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(body, ensure_ascii=False, indent=2, allow_nan=False)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 RESOLVERS = [VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2))]

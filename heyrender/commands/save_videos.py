@@ -11,7 +11,7 @@ from heyrender.api.client import Settings
 from heyrender.api.provider import Provider, open_provider
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands.filenames import file_name, file_names
-from heyrender.errors import ApiError, AuthError, TransientError, VideoGone
+from heyrender.errors import ApiError, AuthError, HeyrenderError, TransientError, VideoGone
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from heyrender.status import Status
@@ -34,7 +34,11 @@ async def fetch(client: Provider, entry: Entry, target: Path) -> int:
     """Asks for a fresh URL just before each try (HeyGen's expire); writes a temp file,
     then renames it, so a file that exists is complete. The temp file is made afresh
     (what a killed run left, or a link planted in its place, is removed, never followed)."""
-    assert entry.video_id
+    if not entry.video_id:
+        raise HeyrenderError(
+            f"row {entry.key!r} is {entry.status} but its lockfile row names no video_id; "
+            "nothing to download"
+        )
     partial = target.with_name(f".{target.name}.part")
     try:
         for attempt in range(ATTEMPTS):

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from heyrender.status import Status
+from heyrender.status import WITH_VIDEO, Status
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TIME_EXAMPLE = "2026-11-25T06:25:48Z"
@@ -26,6 +26,7 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.\-]{1,255}")
 CANONICAL_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 STATUSES = tuple(status.value for status in Status)
 STATUS_VALUES = frozenset(STATUSES)
+VIDEO_STATUSES = tuple(status.value for status in Status if status in WITH_VIDEO)
 
 Check = Callable[[Any], Any]
 
@@ -327,6 +328,16 @@ class RowSchema:
             "additionalProperties": False,
             "properties": properties,
         }
+        self.video_rule = "status" in self.checks and "video_id" in self.checks
+        if self.video_rule:
+            self.document["if"] = {
+                "required": ["status"],
+                "properties": {"status": {"enum": list(VIDEO_STATUSES)}},
+            }
+            self.document["then"] = {
+                "required": ["video_id"],
+                "properties": {"video_id": {"type": "string", "minLength": 1}},
+            }
         self._batch: Any = None
 
     def check(self, data: Any) -> dict[str, Any]:
@@ -342,6 +353,10 @@ class RowSchema:
             if check is None:
                 raise RowInvalid(f"unknown field {shown(name)}; known: {', '.join(checks)}")
             out[name] = check(value)
+        if self.video_rule:
+            status = getattr(out.get("status"), "value", out.get("status"))
+            if status in VIDEO_STATUSES and not out.get("video_id"):
+                raise RowInvalid(f"video_id: a {status} row must name its video, and has none")
         return out
 
     def all_valid(self, rows: list[Any]) -> bool:
