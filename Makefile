@@ -17,7 +17,7 @@ test: install
 	$(BIN)/ruff check heyrender tests bench schemas examples
 	$(BIN)/ruff format --check heyrender tests bench schemas examples
 	$(BIN)/mypy heyrender
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 4
 
 lint: install
 	$(BIN)/ruff check heyrender tests bench schemas examples
