@@ -24,29 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from apply_throughput import campaign  # the same 'bench' campaign, generated alike
+
 from heyrender.emulator.process import EmulatorProcess
-
-MANIFEST = """\
-version: 1
-name: bench
-source:
-  csv: people.csv
-  key: email
-video:
-  avatar_id: "{{ row.avatar }}"
-  voice_id: v-1
-  script: "Hi {{ row.name }}, this is a benchmark."
-"""
-
-
-def campaign(folder: Path, rows: int) -> Path:
-    lines = ["email,name,avatar"] + [
-        f"p{i}@example.com,Name{i},avatar-{i % 5}" for i in range(rows)
-    ]
-    (folder / "people.csv").write_text("\n".join(lines) + "\n")
-    path = folder / "bench.yaml"
-    path.write_text(MANIFEST)
-    return path
 
 
 def one_run(rows: int, slots: int, render_seconds: float, poll: float) -> dict[str, float]:
