@@ -13,10 +13,11 @@ from heyrender.api.provider import open_provider
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands import status_report
+from heyrender.run.observe import observed
 from heyrender.run.reconcile import missing
 from heyrender.state import view
 from heyrender.state.statelock import StateLock
-from heyrender.state.store import State, observed
+from heyrender.state.store import State
 from heyrender.state.view import Row
 from heyrender.status import Status
 from heyrender.versions import ApiVersion

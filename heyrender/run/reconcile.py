@@ -36,11 +36,12 @@ from heyrender.errors import (
 )
 from heyrender.run.commit import GroupCommit
 from heyrender.run.idempotency import idempotency_key, next_attempt
+from heyrender.run.observe import observed
 from heyrender.run.options import RunOptions
 from heyrender.run.reporter import Reporter
 from heyrender.run.settle import settle
 from heyrender.state.lockfile import Entry, now_iso
-from heyrender.state.store import State, observed
+from heyrender.state.store import State
 from heyrender.status import Status
 
 LOG = logging.getLogger(__name__)

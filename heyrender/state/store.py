@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from heyrender.api.wire import VideoStatus
 from heyrender.state import files, lockfile
-from heyrender.state.lockfile import Entry, now_iso
+from heyrender.state.lockfile import Entry
 
 CHECKPOINT_SECONDS = 60.0
 MIN_CHECKPOINT_RECORDS = 5_000
@@ -23,17 +22,6 @@ MIN_CHECKPOINT_RECORDS = 5_000
 
 def journal_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".journal")
-
-
-def observed(entry: Entry, video: VideoStatus) -> Entry:
-    """The entry after a status poll showed this."""
-    return entry.evolve(
-        status=video.status,
-        finished_at=now_iso() if video.finished else None,
-        duration=video.duration,
-        failure_code=video.failure_code,
-        failure_message=video.failure_message,
-    )
 
 
 def records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
