@@ -9,7 +9,7 @@ import json.encoder
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from heyrender.state.lockfile import RAW_BREAKS
+from heyrender.state.lockfile import one_line
 from heyrender.state.view import Row
 
 CHUNK = 1000
@@ -41,13 +41,6 @@ def row_text(row: Mapping[str, Any]) -> str:
     return f"    {row['key']} {detail}".rstrip()
 
 
-def escaped(text: str) -> str:
-    for mark in RAW_BREAKS:
-        if mark in text:
-            text = text.replace(mark, f"\\u{ord(mark):04x}")
-    return text
-
-
 def as_json(batches: Iterable[list[Row]], urls: Mapping[str, str]) -> list[str]:
     """One JSON object per row and line, joined a batch at a time."""
     out = []
@@ -57,7 +50,7 @@ def as_json(batches: Iterable[list[Row]], urls: Mapping[str, str]) -> list[str]:
                 lines = [row_json(row, urls.get(row["key"])) for row in batch]
             else:
                 lines = [row_json(row) for row in batch]
-            out.append(escaped("\n".join(lines)))
+            out.append(one_line("\n".join(lines)))
     return out
 
 
@@ -77,5 +70,5 @@ def as_text(batches: Iterable[list[Row]], manifest_name: str) -> list[str]:
     for name in sorted(groups):
         lines = groups.pop(name)
         out += ["", f"  {name}:"]
-        out += (escaped("\n".join(lines[i : i + CHUNK])) for i in range(0, len(lines), CHUNK))
+        out += (one_line("\n".join(lines[i : i + CHUNK])) for i in range(0, len(lines), CHUNK))
     return out

@@ -91,12 +91,17 @@ ROW = RowSchema(Entry)
 RAW_BREAKS = ("\u2028", "\u2029", "\x85")
 
 
-def line_of(entry: Entry) -> str:
-    text = entry.to_json()
+def one_line(text: str) -> str:
+    """JSON text with the characters some tools take for line breaks written as escapes, so a
+    record is one line to every reader."""
     for mark in RAW_BREAKS:
         if mark in text:
             text = text.replace(mark, f"\\u{ord(mark):04x}")
-    return text + "\n"
+    return text
+
+
+def line_of(entry: Entry) -> str:
+    return one_line(entry.to_json()) + "\n"
 
 
 def entry_from(data: Any, path: Path, line: int) -> Entry:
