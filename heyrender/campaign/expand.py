@@ -406,6 +406,9 @@ def row_filter(manifest: Manifest, header: list[str]) -> Callable[[Context], boo
     return keep
 
 
+Compiled = tuple[BodyTemplate, Callable[[Context], bool] | None]
+
+
 @dataclass
 class Expansion:
     """One pass over the CSV, or over one span of it. Iterate it for rows; afterwards the counts
@@ -422,11 +425,12 @@ class Expansion:
     control_keys: int = 0
     control_key_lines: list[tuple[int, str]] = field(default_factory=list)
     media: MediaChecker | None = None
+    compiled: Compiled | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[ExpandedRow]:
         manifest = self.manifest
         with CsvSource(manifest.source.csv, self.span) as source:
-            template, keep = self.compile(source.header)
+            template, keep = self.compiled or self.compile(source.header)
             if self.media is None and uses_media(manifest.video):
                 self.media = MediaChecker(manifest.campaign, manifest.path.parent)
             templating.DEADLINE.arm()
@@ -441,8 +445,9 @@ class Expansion:
             finally:
                 templating.DEADLINE.disarm()
 
-    def compile(self, header: list[str]) -> tuple[BodyTemplate, Callable[[Context], bool] | None]:
-        """The body template and the row filter, after checking the key column exists."""
+    def compile(self, header: list[str]) -> Compiled:
+        """The body template and the row filter, after checking the key column exists. Spans of
+        one CSV share its header, so a pass over a span may be handed them (`compiled`)."""
         manifest = self.manifest
         if manifest.source.key not in header:
             raise manifest.error(

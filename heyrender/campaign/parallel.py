@@ -1,27 +1,44 @@
-"""Validating a large CSV on every core: byte spans cut at record boundaries, one process each.
+"""Validating a large CSV on every core: many spans cut at record boundaries, one worker each.
 
 The parent checks the manifest and the CSV's header first, so every error that is not about a
-row comes from one place. Each span is validated in a forked process (the parent takes the
-first); the tallies are joined in span order, so problems come out in row order, and keys and
-titles are compared across spans by their hashes (forked processes share `hash()`'s seed).
-Anything unusual (a span that fails, a CSV with bare CR line ends) falls back to one process,
-which then reports exactly what a serial pass reports.
+row comes from one place, and compiles the templates once for the forked workers to inherit.
+It then reads the file once for cut points, handing each span to the pool as soon as its end
+is found, so the workers start at once. There are more spans than workers and they shrink
+toward the end of the file, so a worker slowed by other load takes fewer of them and neither
+core waits long for the other's last one.
+
+Each worker sorts its span's key and title hashes; the parent adds them as results arrive, in
+any order, and joins the rest of each tally in span order, so problems come out in row order.
+Keys and titles are compared across spans by their hashes (forked processes share `hash()`'s
+seed). Anything unusual (a span that fails, a CSV with bare CR line ends) falls back to one
+process, which then reports exactly what a serial pass reports.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from heyrender.campaign.csvsource import CsvSource, Span
-from heyrender.campaign.expand import Expansion
+from heyrender.campaign.expand import Compiled, Expansion
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.media import MediaChecker, uses_media
+from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.validate import ValidationResult, validate_span
 
-MIN_BYTES = 2 * 1024 * 1024
-BLOCK = 4 * 1024 * 1024
+MIN_BYTES = 2 * 1024 * 1024  # smaller CSVs take one process
+BLOCK = 1024 * 1024  # the scan for cut points reads this much at a time
+MAX_SPAN = 4 * 1024 * 1024  # the first span is handed out after reading this much
+MIN_SPAN = 256 * 1024  # the last spans: about 3,000 short rows, a twentieth of a second
+BARE_CR = re.compile(rb"\r(?!\n)")
+
+Outcome = tuple[ValidationResult, Expansion]
 
 
 def cores() -> int:
@@ -31,114 +48,207 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-class FileBytes:
-    """Slices of a file and finds in it, by seek and read: unlike a memory map, reading the
-    whole file this way does not count toward this process's resident memory."""
+class Unsplittable(Exception):
+    """The CSV cannot be cut at line feeds: a carriage return without a line feed ends a
+    record for the csv module, or the file changed while it was read."""
+
+
+class Scan:
+    """One sequential read of a file, counting the quotes and line feeds before a cursor.
+
+    Every block read is checked for bare carriage returns (each is read with the byte after
+    it, so a CR LF split across two blocks is seen whole).
+    """
 
     def __init__(self, file: BinaryIO) -> None:
         self.file = file
         self.size = os.fstat(file.fileno()).st_size
+        self.block = b""
+        self.base = 0  # the file offset of self.block
+        self.end = 0  # the block's own bytes end here; it holds one more
+        self.has_quotes = False
+        self.cursor = 0
+        self.quotes = 0
+        self.newlines = 0
 
-    def __len__(self) -> int:
-        return self.size
+    def _next_block(self) -> bool:
+        if self.end >= self.size:
+            return False
+        self.base = self.end
+        self.file.seek(self.base)
+        self.block = self.file.read(BLOCK + 1)
+        if not self.block:
+            raise Unsplittable
+        own = min(BLOCK, len(self.block))
+        self.end = self.base + own
+        bare = BARE_CR.search(self.block)
+        if bare is not None and bare.start() < own:
+            raise Unsplittable
+        self.has_quotes = b'"' in self.block
+        return True
 
-    def __getitem__(self, part: slice) -> bytes:
-        self.file.seek(part.start)
-        return self.file.read(part.stop - part.start)
+    def advance(self, offset: int) -> None:
+        """Counts quotes and line feeds up to `offset` (or the end of the file)."""
+        while self.cursor < offset:
+            if self.cursor >= self.end and not self._next_block():
+                return
+            stop = min(offset, self.end)
+            start, end = self.cursor - self.base, stop - self.base
+            self.newlines += self.block.count(b"\n", start, end)
+            if self.has_quotes:
+                self.quotes += self.block.count(b'"', start, end)
+            self.cursor = stop
 
-    def find(self, byte: bytes, start: int) -> int:
-        position = start
-        while position < self.size:
-            block = self[position : min(position + BLOCK, self.size)]
-            found = block.find(byte)
+    def past_newline(self) -> bool:
+        """Moves the cursor past the next line feed; False if there is none."""
+        while True:
+            if self.cursor >= self.end and not self._next_block():
+                return False
+            found = self.block.find(b"\n", self.cursor - self.base, self.end - self.base)
             if found >= 0:
-                return position + found
-            position += len(block)
-        return -1
+                self.advance(self.base + found + 1)
+                return True
+            self.advance(self.end)
+
+    def record_start(self, target: int) -> bool:
+        """Moves the cursor to the first record start at or after `target` (a line feed
+        preceded by an even number of quotes, as RFC 4180 doubles quotes inside quoted
+        fields); False if the file ends first."""
+        self.advance(target)
+        while self.past_newline():
+            if self.quotes % 2 == 0:
+                return self.cursor < self.size
+        return False
+
+    def finish(self) -> None:
+        """Reads the rest of the file, for its bare carriage returns."""
+        while self._next_block():
+            pass
 
 
-def count(data: FileBytes, pattern: bytes, start: int, end: int) -> int:
-    """Occurrences of `pattern` starting in data[start:end], a block at a time."""
-    reach = len(pattern) - 1
-    return sum(
-        data[block : min(block + BLOCK + reach, end)].count(pattern)
-        for block in range(start, end, BLOCK)
-    )
+def cuts(file: BinaryIO, targets: Iterable[int]) -> Iterator[Span]:
+    """Spans ending at the first record start at or after each target offset, each yielded as
+    soon as the scan finds its end; the last runs to the end of the file. Raises Unsplittable
+    (perhaps after some spans were yielded)."""
+    scan = Scan(file)
+    start, line = 0, 1
+    for target in targets:
+        if target <= scan.cursor:
+            continue
+        if not scan.record_start(target):
+            break
+        yield Span(start, scan.cursor, line)
+        start, line = scan.cursor, scan.newlines + 1
+    scan.finish()
+    yield Span(start, scan.size, line)
+
+
+def targets(size: int, workers: int) -> Iterator[int]:
+    """Where spans should end: at most MAX_SPAN apart, then a share of what is left, so the
+    last spans are short (guided self-scheduling). A small file still gets several."""
+    floor = min(MIN_SPAN, max(1, size // (8 * workers)))
+    position = 0
+    while True:
+        position += min(MAX_SPAN, max(floor, (size - position) // (2 * workers)))
+        if position >= size:
+            return
+        yield position
 
 
 def spans(path: Path, parts: int) -> list[Span] | None:
-    """Up to `parts` spans of roughly equal size, each starting at a record boundary.
-
-    A newline ends a record when an even number of quotes precede it (RFC 4180 doubles quotes
-    inside quoted fields). None when the file cannot be cut safely this way.
-    """
+    """The file cut into up to `parts` spans of about equal size; None if it cannot be cut."""
     with open(path, "rb") as file:
-        data = FileBytes(file)
-        size = len(data)
-        if count(data, b"\r", 0, size) != count(data, b"\r\n", 0, size):
+        size = os.fstat(file.fileno()).st_size
+        try:
+            return list(cuts(file, (size * part // parts for part in range(1, parts))))
+        except Unsplittable:
             return None
-        header_end = data.find(b"\n", 0)
-        if header_end < 0:
-            return None
-        cuts = [0]
-        for part in range(1, parts):
-            position = max(size * part // parts, header_end, cuts[-1])
-            quotes = count(data, b'"', 0, position)
-            while True:
-                newline = data.find(b"\n", position)
-                if newline < 0 or newline + 1 >= size:
-                    break
-                quotes += count(data, b'"', position, newline)
-                position = newline + 1
-                if quotes % 2 == 0:
-                    if position > cuts[-1]:
-                        cuts.append(position)
-                    break
-        cuts.append(size)
-        lines = [count(data, b"\n", 0, start) + 1 for start in cuts[:-1]]
-        return [
-            Span(start, end, line)
-            for start, end, line in zip(cuts[:-1], cuts[1:], lines, strict=True)
-        ]
 
 
-def run_span(manifest: Manifest, span: Span) -> tuple[ValidationResult, Expansion] | None:
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs, inherited when the pool forks: nothing here is pickled."""
+
+    manifest: Manifest
+    compiled: Compiled
+    media: MediaChecker | None
+
+
+JOB: Job | None = None  # set in each worker process
+
+
+def start_worker(manifest: Manifest, compiled: Compiled) -> None:
+    global JOB
+    media = None
+    if uses_media(manifest.video):  # one per worker: each file is read once per process
+        media = MediaChecker(manifest.campaign, manifest.path.parent)
+    JOB = Job(manifest, compiled, media)
+
+
+def run_span(index: int, span: Span) -> tuple[int, Outcome | None]:
     try:
-        expansion = Expansion(manifest, span)
-        result = validate_span(manifest, expansion)
+        assert JOB is not None
+        expansion = Expansion(JOB.manifest, span, media=JOB.media, compiled=JOB.compiled)
+        result = validate_span(JOB.manifest, expansion)
         expansion.keys.sort()
         result.titles.sort()
-        return result, expansion
+        expansion.media = expansion.compiled = None  # the parent needs neither
+        return index, (result, expansion)
     except Exception:  # the serial pass reports it, exactly as it always has
-        return None
+        return index, None
 
 
-def validate(
-    manifest: Manifest, workers: int | None = None
-) -> tuple[ValidationResult, Expansion] | None:
+def join(
+    manifest: Manifest, done: queue.SimpleQueue[tuple[int, Outcome | None]], count: int
+) -> Outcome | None:
+    """The tallies of `count` spans as they arrive. Hashes are compared as a whole, so they
+    are added at once (and not kept twice); the rest waits for the spans before it."""
+    result, expansion = ValidationResult(manifest), Expansion(manifest)
+    waiting: dict[int, Outcome] = {}
+    following = 0
+    for _ in range(count):
+        index, outcome = done.get()
+        if outcome is None:
+            return None
+        part_result, part_expansion = outcome
+        result.titles.extend(part_result.titles)
+        expansion.keys.extend(part_expansion.keys)
+        part_result.titles, part_expansion.keys = Ledger(), Ledger()
+        waiting[index] = outcome
+        while following in waiting:
+            part_result, part_expansion = waiting.pop(following)
+            result.absorb(part_result)
+            expansion.absorb(part_expansion)
+            following += 1
+    return result, expansion
+
+
+def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
     """The joined tally and expansion of a parallel pass, or None to do it in one process."""
     path = manifest.source.csv
     workers = workers or cores()
-    if workers < 2 or path.stat().st_size < MIN_BYTES:
-        return None
     try:
-        cut = spans(path, workers)
-    except (OSError, ValueError):  # not a regular file, or empty: the serial pass says so
-        return None
-    if cut is None or len(cut) < 2:
+        if workers < 2 or path.stat().st_size < MIN_BYTES:
+            return None
+    except OSError:  # the serial pass says what is wrong
         return None
     with CsvSource(path) as source:
-        Expansion(manifest).compile(source.header)
+        compiled = Expansion(manifest).compile(source.header)
     context = multiprocessing.get_context("fork")
-    with context.Pool(len(cut) - 1) as pool:
-        pending = [pool.apply_async(run_span, (manifest, span)) for span in cut[1:]]
-        joined = run_span(manifest, cut[0])
-        for job in pending:  # joined one at a time, so no two copies of a span's hashes linger
-            outcome = job.get()
-            if joined is None or outcome is None:
-                joined = None
-                continue
-            joined[0].absorb(outcome[0])
-            joined[1].absorb(outcome[1])
-            del outcome
-    return joined
+    done: queue.SimpleQueue[tuple[int, Outcome | None]] = queue.SimpleQueue()
+
+    def failed(_: BaseException) -> None:
+        done.put((-1, None))
+
+    try:
+        with (
+            open(path, "rb") as file,
+            context.Pool(workers, start_worker, (manifest, compiled)) as pool,
+        ):
+            size, count = os.fstat(file.fileno()).st_size, 0
+            for index, span in enumerate(cuts(file, targets(size, workers))):
+                pool.apply_async(run_span, (index, span), callback=done.put, error_callback=failed)
+                count = index + 1
+            return join(manifest, done, count)
+    except (OSError, Unsplittable):
+        return None
