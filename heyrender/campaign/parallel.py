@@ -22,6 +22,7 @@ import queue
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,7 +30,7 @@ from heyrender.campaign.csvsource import CsvSource, Span
 from heyrender.campaign.expand import Compiled, Expansion
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, uses_media
-from heyrender.campaign.repeats import Ledger
+from heyrender.campaign.repeats import Ledger, repeats_in_runs, split_runs
 from heyrender.campaign.validate import ValidationResult, validate_span
 
 MIN_BYTES = 2 * 1024 * 1024  # smaller CSVs take one process
@@ -223,6 +224,27 @@ def join(
     return result, expansion
 
 
+def find_repeats(pool: Pool, ledgers: list[Ledger], workers: int) -> None:
+    """Each ledger's repeated hashes, found by the workers at once, a range of values each
+    (the parent would merge the spans' sorted runs alone, after every worker is done)."""
+    jobs = [
+        (
+            ledger,
+            [
+                pool.apply_async(repeats_in_runs, (part,))
+                for part in split_runs(ledger.runs, workers)
+            ],
+        )
+        for ledger in ledgers
+        if ledger.all_sorted
+    ]
+    try:
+        for ledger, parts in jobs:
+            ledger.found = set().union(*(part.get() for part in parts))
+    except Exception:  # the ledgers find their repeats themselves
+        return
+
+
 def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
     """The joined tally and expansion of a parallel pass, or None to do it in one process."""
     path = manifest.source.csv
@@ -249,6 +271,9 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
             for index, span in enumerate(cuts(file, targets(size, workers))):
                 pool.apply_async(run_span, (index, span), callback=done.put, error_callback=failed)
                 count = index + 1
-            return join(manifest, done, count)
+            joined = join(manifest, done, count)
+            if joined is not None:
+                find_repeats(pool, [joined[0].titles, joined[1].keys], workers)
+            return joined
     except (OSError, Unsplittable):
         return None

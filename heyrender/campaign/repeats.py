@@ -21,6 +21,7 @@ class Ledger:
         self.hashes = array("q")
         self.lines = array("L")
         self.runs: list[array[int]] = []  # sorted copies of the hashes, span by span
+        self.found: set[int] | None = None  # the repeated hashes, once all are added
 
     def sort(self) -> None:
         """Sorts the hashes once, here (in a span's own process), for suspects() to merge."""
@@ -31,6 +32,7 @@ class Ledger:
         self.lines.append(line)
 
     def extend(self, other: Ledger) -> None:
+        self.found = None
         if other.hashes:
             if not self.hashes:
                 self.runs = list(other.runs)
@@ -42,12 +44,20 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.hashes)
 
+    @property
+    def all_sorted(self) -> bool:
+        """Whether `runs` holds every hash."""
+        return bool(self.runs) and sum(map(len, self.runs)) == len(self.hashes)
+
+    def repeated(self) -> set[int]:
+        """The hashes that occur more than once."""
+        if self.found is not None:
+            return self.found
+        return repeats_in_runs(self.runs if self.all_sorted else sorted_chunks(self.hashes))
+
     def suspects(self) -> list[int]:
         """The lines, in order, of every entry whose hash occurs more than once."""
-        if self.runs and sum(map(len, self.runs)) == len(self.hashes):
-            repeated = repeats_in_runs(self.runs)
-        else:
-            repeated = repeats_in_runs(sorted_chunks(self.hashes))
+        repeated = self.repeated()
         if not repeated:
             return []
         chosen = (value in repeated for value in self.hashes)
@@ -80,6 +90,18 @@ def repeats_in_runs(runs: list[array[int]]) -> set[int]:
         repeated |= repeats_in(sorted(chain.from_iterable(parts)))
         starts = ends
     return repeated
+
+
+def split_runs(runs: list[array[int]], parts: int) -> list[list[array[int]]]:
+    """The runs cut into `parts` ranges of values, evenly over all 64-bit values (which hashes
+    fill evenly): a value repeats in the runs if and only if it repeats in its range's."""
+    low = -(2**63)
+    edges = [low + (2**64 * part) // parts for part in range(1, parts)]
+    cuts = [[0, *(bisect_left(run, edge) for edge in edges), len(run)] for run in runs]
+    return [
+        [run[ends[part] : ends[part + 1]] for run, ends in zip(runs, cuts, strict=True)]
+        for part in range(parts)
+    ]
 
 
 def groups(found: list[tuple[str, int]]) -> list[tuple[str, list[int]]]:
