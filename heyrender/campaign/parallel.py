@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import re
+import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.pool import Pool
@@ -180,6 +181,7 @@ JOB: Job | None = None  # set in each worker process
 
 def start_worker(manifest: Manifest, compiled: Compiled) -> None:
     global JOB
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
     media = None
     if uses_media(manifest.video):  # one per worker: each file is read once per process
         media = MediaChecker(manifest.campaign, manifest.path.parent)
