@@ -132,8 +132,21 @@ def straightforward(path: Path) -> tuple[int, int]:
     return valid, invalid
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(field) for field in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(command: list[str]) -> dict[str, float]:
-    """CPU (user+sys of the child and its reaped children), wall and peak RSS of one run."""
+    """CPU (user+sys of the child and its reaped children), wall and peak RSS of one run, and
+    the cores other processes kept busy meanwhile (on average), as a measure of the load."""
+    busy = busy_seconds()
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -142,17 +155,21 @@ def measure(command: list[str]) -> dict[str, float]:
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.returncode not in (0, 2):
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    cpu = usage.ru_utime + usage.ru_stime
     return {
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": cpu,
         "wall": wall,
         "rss_mb": usage.ru_maxrss / 1024,
+        "others": max(0.0, busy_seconds() - busy - cpu) / wall,
     }
 
 
 def runs(command: list[str], count: int) -> dict[str, Any]:
     samples = [measure(command) for _ in range(count)]
+    for sample in samples:
+        sample["wall_per_cpu"] = sample["wall"] / sample["cpu"]
     summary: dict[str, Any] = {}
-    for name in ("cpu", "wall", "rss_mb"):
+    for name in ("cpu", "wall", "rss_mb", "wall_per_cpu", "others"):
         values = [s[name] for s in samples]
         summary[name] = {"min": min(values), "median": statistics.median(values)}
     return summary
@@ -232,7 +249,13 @@ def main() -> None:
         print(f"validate / straightforward, CPU: {ratio:.3f}")
     if "validate" in results:
         wall, cpu = results["validate"]["wall"]["median"], results["validate"]["cpu"]["median"]
-        print(f"validate wall / CPU: {wall / cpu:.2f}")
+        each = results["validate"]["wall_per_cpu"]
+        others = results["validate"]["others"]
+        print(
+            f"validate wall / CPU: {wall / cpu:.2f} (of each run: min {each['min']:.2f}, "
+            f"median {each['median']:.2f}; other processes kept {others['median']:.2f} cores "
+            f"busy, median, min {others['min']:.2f})"
+        )
     if "plan" in results and "validate-1" in results:
         ratio = results["plan"]["cpu"]["median"] / results["validate-1"]["cpu"]["median"]
         print(f"plan / validate (one core), CPU: {ratio:.2f}")
