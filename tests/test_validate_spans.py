@@ -182,3 +182,28 @@ def test_the_workers_use_the_parents_compile_of_the_templates(campaign, monkeypa
     monkeypatch.setattr(Expansion, "compile", only_in_the_parent)
     split = parallel.validate(load(path), 2)
     assert split is not None and split[0].valid == 400
+
+
+def test_a_worker_that_dies_sends_the_whole_csv_to_one_process(campaign, monkeypatch) -> None:
+    import os
+    import threading
+
+    path = campaign(MANIFEST, people(400, faulty))
+    serial = outcome(path, 1)
+    original = parallel.validate_span
+
+    def killed(manifest, expansion):  # as the out-of-memory killer would, in one worker
+        if expansion.span.line > 500:
+            os._exit(9)
+        return original(manifest, expansion)
+
+    monkeypatch.setattr(parallel, "validate_span", killed)
+    monkeypatch.setattr(parallel, "WAIT", 0.05)
+    answers: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(parallel.validate(load(path), 2)), daemon=True
+    )
+    waiting.start()
+    waiting.join(timeout=30)
+    assert answers == [None], "still waiting for a span that will never come"
+    assert outcome(path, 2) == serial

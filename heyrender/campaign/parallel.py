@@ -38,6 +38,7 @@ MIN_BYTES = 2 * 1024 * 1024  # smaller CSVs take one process
 BLOCK = 1024 * 1024  # the scan for cut points reads this much at a time
 MAX_SPAN = 4 * 1024 * 1024  # the first span is handed out after reading this much
 MIN_SPAN = 256 * 1024  # the last spans: about 3,000 short rows, a twentieth of a second
+WAIT = 0.5  # seconds between looks at whether the workers are still alive
 BARE_CR = re.compile(rb"\r(?!\n)")
 
 Outcome = tuple[ValidationResult, Expansion]
@@ -201,16 +202,37 @@ def run_span(index: int, span: Span) -> tuple[int, Outcome | None]:
         return index, None
 
 
-def join(
-    manifest: Manifest, done: queue.SimpleQueue[tuple[int, Outcome | None]], count: int
-) -> Outcome | None:
+class Workers:
+    """The pool's processes as it started them. If one dies (killed, out of memory), the pool
+    starts another, but the span it held never comes back: the pass must not wait for it."""
+
+    def __init__(self) -> None:
+        self.pids = {process.pid for process in multiprocessing.active_children()}
+
+    def intact(self) -> bool:
+        return self.pids <= {process.pid for process in multiprocessing.active_children()}
+
+
+Done = queue.SimpleQueue[tuple[int, Outcome | None]]
+
+
+def next_done(done: Done, workers: Workers) -> tuple[int, Outcome | None]:
+    while True:
+        try:
+            return done.get(timeout=WAIT)
+        except queue.Empty:
+            if not workers.intact():
+                return -1, None
+
+
+def join(manifest: Manifest, done: Done, count: int, workers: Workers) -> Outcome | None:
     """The tallies of `count` spans as they arrive. Hashes are compared as a whole, so they
     are added at once (and not kept twice); the rest waits for the spans before it."""
     result, expansion = ValidationResult(manifest), Expansion(manifest)
     waiting: dict[int, Outcome] = {}
     following = 0
     for _ in range(count):
-        index, outcome = done.get()
+        index, outcome = next_done(done, workers)
         if outcome is None:
             return None
         part_result, part_expansion = outcome
@@ -226,25 +248,30 @@ def join(
     return result, expansion
 
 
-def find_repeats(pool: Pool, ledgers: list[Ledger], workers: int) -> None:
+def find_repeats(pool: Pool, ledgers: list[Ledger], workers: Workers) -> None:
     """Each ledger's repeated hashes, found by the workers at once, a range of values each
-    (the parent would merge the spans' sorted runs alone, after every worker is done)."""
+    (the parent would merge the spans' sorted runs alone, after every worker is done).
+    Should anything go wrong, the ledgers find their repeats themselves."""
+    count = len(workers.pids)
     jobs = [
         (
             ledger,
-            [
-                pool.apply_async(repeats_in_runs, (part,))
-                for part in split_runs(ledger.runs, workers)
-            ],
+            [pool.apply_async(repeats_in_runs, (part,)) for part in split_runs(ledger.runs, count)],
         )
         for ledger in ledgers
         if ledger.all_sorted
     ]
-    try:
-        for ledger, parts in jobs:
-            ledger.found = set().union(*(part.get() for part in parts))
-    except Exception:  # the ledgers find their repeats themselves
-        return
+    for ledger, parts in jobs:
+        found: set[int] = set()
+        for part in parts:
+            while not part.ready():
+                part.wait(WAIT)
+                if not part.ready() and not workers.intact():
+                    return
+            if not part.successful():
+                return
+            found |= part.get()
+        ledger.found = found
 
 
 def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
@@ -259,7 +286,7 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
     with CsvSource(path) as source:
         compiled = Expansion(manifest).compile(source.header)
     context = multiprocessing.get_context("fork")
-    done: queue.SimpleQueue[tuple[int, Outcome | None]] = queue.SimpleQueue()
+    done: Done = queue.SimpleQueue()
 
     def failed(_: BaseException) -> None:
         done.put((-1, None))
@@ -269,13 +296,14 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
             open(path, "rb") as file,
             context.Pool(workers, start_worker, (manifest, compiled)) as pool,
         ):
+            started = Workers()
             size, count = os.fstat(file.fileno()).st_size, 0
             for index, span in enumerate(cuts(file, targets(size, workers))):
                 pool.apply_async(run_span, (index, span), callback=done.put, error_callback=failed)
                 count = index + 1
-            joined = join(manifest, done, count)
+            joined = join(manifest, done, count, started)
             if joined is not None:
-                find_repeats(pool, [joined[0].titles, joined[1].keys], workers)
+                find_repeats(pool, [joined[0].titles, joined[1].keys], started)
             return joined
     except (OSError, Unsplittable):
         return None
