@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from heyrender.campaign.expand import canonical_json
+from heyrender.campaign.digest import canonical_json
 from heyrender.campaign.repeats import CHUNK, Ledger
 from heyrender.campaign.rows import Rows
 from heyrender.campaign.schema import FieldProblem
