@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import orjson
@@ -33,9 +34,13 @@ _canonical: Any = (
 # Where orjson's text may differ from json's: a float under 1e-4, which it writes with an
 # exponent of another form ("1e-7" for "1e-07") or as a decimal ("0.00001" for "1e-05"), and NaN
 # or an infinity, which it writes as null where json refuses them. A string that holds such
-# text only costs the slower path.
+# text only costs the slower path. (Three literal regexes search faster than `in`.)
+MARKS = tuple(re.compile(re.escape(mark)).search for mark in (b"e-", b"0.0000", b"null"))
+
+
 def may_differ(text: bytes) -> bool:
-    return b"e-" in text or b"0.0000" in text or b"null" in text
+    exponent, decimal, null = MARKS
+    return exponent(text) is not None or decimal(text) is not None or null(text) is not None
 
 
 def orjson_agrees() -> bool:

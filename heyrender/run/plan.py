@@ -9,7 +9,6 @@ from typing import Any
 
 from heyrender.campaign.rows import DIGEST, Desired, Rows
 from heyrender.state.lockfile import Entry
-from heyrender.state.planindex import Buffer
 from heyrender.state.view import PlanEntries
 from heyrender.status import RETRYABLE, UNSETTLED, Status
 
@@ -148,8 +147,7 @@ class DoneRows:
 
     def keep(self, key: str, digest: bytes) -> bool:
         found = self.find(key)
-        recorded: bytes | Buffer = self.digests[32 * found : 32 * found + 32]
-        if found < 0 or recorded != digest:
+        if found < 0 or self.digests[32 * found : 32 * found + 32] != digest:
             return True
         self.matched[found] = 1
         self.count += 1

@@ -12,14 +12,13 @@ committed.
 from __future__ import annotations
 
 import hashlib
-import itertools
+import io
 import json
 import os
 import sys
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
 
 from heyrender.errors import HeyrenderError
 from heyrender.state import files, lockfile
@@ -29,9 +28,7 @@ FORMAT = "heyrender-plan-index"
 VERSION = 1
 MAGIC = FORMAT.encode() + b"\n"
 READ = 1 << 20
-
-Buffer: TypeAlias = "bytearray | memoryview"
-Numbers: TypeAlias = "array[int] | memoryview"  # array("I") or ("Q"), or a memoryview cast so
+META_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -41,12 +38,12 @@ class Parts:
     index over those hashes (where each bucket starts in `order`, and row numbers in bucket
     order). Every other row is kept whole."""
 
-    keys: Buffer
-    ends: Numbers
-    digests: Buffer
-    hashes: Numbers
-    starts: Numbers
-    order: Numbers
+    keys: bytearray
+    ends: array[int]  # typecode "I", or "Q" once the keys pass 4 GiB
+    digests: bytearray
+    hashes: array[int]
+    starts: array[int]
+    order: array[int]
     whole: dict[str, Entry]
 
 
@@ -74,11 +71,11 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
     whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
     pieces = [
         bytes(parts.keys),
-        memoryview(parts.ends).tobytes(),
+        parts.ends.tobytes(),
         bytes(parts.digests),
-        memoryview(parts.hashes).tobytes(),
-        memoryview(parts.starts).tobytes(),
-        memoryview(parts.order).tobytes(),
+        parts.hashes.tobytes(),
+        parts.starts.tobytes(),
+        parts.order.tobytes(),
         whole,
     ]
     payload = hashlib.sha256()
@@ -92,7 +89,7 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
         "byteorder": sys.byteorder,
         "rows": len(parts.ends),
         "keys": len(parts.keys),
-        "ends": memoryview(parts.ends).format,
+        "ends": parts.ends.typecode,
         "buckets": len(parts.starts) - 1,
         "payload": payload.hexdigest(),
     }
@@ -115,18 +112,18 @@ def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
     if fd is None:
         return None
     with os.fdopen(fd, "rb") as source:
-        data = source.read()
-    return parsed(data, manifest_name, content)
+        try:
+            return read(source, manifest_name, content)
+        except (EOFError, KeyError, OSError, TypeError, ValueError, HeyrenderError):
+            return None
 
 
-def parsed(data: bytes, manifest_name: str, content: bytes) -> Parts | None:
-    if not data.startswith(MAGIC):
+def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts | None:
+    """Each part read straight into its own array: indexing an array is faster than
+    indexing a memoryview, and no second copy of the file is held."""
+    if source.readline(len(MAGIC)) != MAGIC:
         return None
-    end = data.find(b"\n", len(MAGIC))
-    try:
-        meta = json.loads(data[len(MAGIC) : end])
-    except ValueError:
-        return None
+    meta = json.loads(source.readline(META_LIMIT))
     expected = {
         "format": FORMAT,
         "version": VERSION,
@@ -136,39 +133,39 @@ def parsed(data: bytes, manifest_name: str, content: bytes) -> Parts | None:
     }
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
         return None
-    payload = memoryview(data)[end + 1 :]
-    if hashlib.sha256(payload).hexdigest() != meta.get("payload"):
-        return None
-    try:
-        return split(payload, meta)
-    except (KeyError, TypeError, ValueError, HeyrenderError):
-        return None
-
-
-def split(payload: memoryview, meta: dict[str, Any]) -> Parts | None:
-    rows, key_bytes, buckets, ends = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
-    if ends not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
+    rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
+    if code not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
         return None
     if not isinstance(buckets, int) or buckets < 16 or buckets & (buckets - 1):
         return None
-    sizes = (key_bytes, rows * array(ends).itemsize, 32 * rows, 4 * rows, 4 * (buckets + 1))
-    cuts = [0]
-    for size in (*sizes, 4 * rows):
-        cuts.append(cuts[-1] + size)
-    if cuts[-1] > len(payload):
+    fixed = key_bytes + rows * (array(code).itemsize + 32 + 8) + 4 * (buckets + 1)
+    if source.tell() + fixed > os.fstat(source.fileno()).st_size:
         return None
-    piece = [payload[start:stop] for start, stop in itertools.pairwise(cuts)]
+    keys = exactly(source, key_bytes)
+    ends = numbers(source, code, rows)
+    digests = exactly(source, 32 * rows)
+    hashes, starts, order = (numbers(source, "I", n) for n in (rows, buckets + 1, rows))
+    text = source.read()
+    payload = hashlib.sha256()
+    for piece in (keys, ends, digests, hashes, starts, order, text):
+        payload.update(piece)
+    if payload.hexdigest() != meta.get("payload"):
+        return None
     whole: dict[str, Entry] = {}
-    text = bytes(payload[cuts[-1] :])
     for number, line in enumerate(text.split(b"\n")[:-1], 1):
-        entry = lockfile.entry_from(lockfile.parse_line(line, Path("index"), number), Path(), 0)
+        entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
-    return Parts(
-        keys=piece[0],
-        ends=piece[1].cast(ends),
-        digests=piece[2],
-        hashes=piece[3].cast("I"),
-        starts=piece[4].cast("I"),
-        order=piece[5].cast("I"),
-        whole=whole,
-    )
+    return Parts(keys, ends, digests, hashes, starts, order, whole)
+
+
+def exactly(source: io.BufferedReader, size: int) -> bytearray:
+    buffer = bytearray(size)
+    if source.readinto(buffer) != size:
+        raise EOFError
+    return buffer
+
+
+def numbers(source: io.BufferedReader, code: str, count: int) -> array[int]:
+    values = array(code)
+    values.fromfile(source, count)  # EOFError when the file is short
+    return values

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from heyrender.errors import LockfileError
 from heyrender.state import lockfile, planindex, store
 from heyrender.state.lockfile import FIELD_ORDER, Entry
-from heyrender.state.planindex import Buffer, Numbers, Parts
+from heyrender.state.planindex import Parts
 from heyrender.status import Status
 
 Result = TypeVar("Result")
@@ -83,7 +83,7 @@ COMPLETED = "completed"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def key_hash(key: bytes | Buffer) -> int:
+def key_hash(key: bytes) -> int:
     """32 bits of a key's UTF-8, the same in every process (unlike hash()), so that an index
     built by one plan serves the next."""
     return zlib.crc32(key)
@@ -133,7 +133,7 @@ class PlanEntries(Mapping[str, Entry]):
         starts, order = bucket_sort(hashes)
         return cls(Parts(keys, ends, digests, hashes, starts, order, whole))
 
-    def _key(self, index: int) -> Buffer:
+    def _key(self, index: int) -> bytearray:
         start = self._ends[index - 1] if index else 0
         return self._keys[start : self._ends[index]]
 
@@ -148,9 +148,9 @@ class PlanEntries(Mapping[str, Entry]):
         return len(self._ends)
 
     def key_at(self, index: int) -> str:
-        return bytes(self._key(index)).decode("utf-8", "surrogatepass")
+        return self._key(index).decode("utf-8", "surrogatepass")
 
-    def digest_at(self, index: int) -> Buffer:
+    def digest_at(self, index: int) -> bytearray:
         """The 32 bytes of the lean row's request hash."""
         return self._digests[32 * index : 32 * index + 32]
 
@@ -161,7 +161,7 @@ class PlanEntries(Mapping[str, Entry]):
         index = self.find(key)
         if index < 0:
             raise KeyError(key)
-        request = "sha256:" + bytes(self.digest_at(index)).hex()
+        request = "sha256:" + self.digest_at(index).hex()
         return Entry(key=key, request=request, status=Status.COMPLETED)
 
     def __iter__(self) -> Iterator[str]:
@@ -178,7 +178,12 @@ class BucketIndex:
     sort into one array. The hash itself is kept to skip most key comparisons."""
 
     def __init__(
-        self, hashes: Numbers, starts: Numbers, order: Numbers, keys: Buffer, ends: Numbers
+        self,
+        hashes: array[int],
+        starts: array[int],
+        order: array[int],
+        keys: bytearray,
+        ends: array[int],
     ) -> None:
         self.hashes, self.starts, self.order = hashes, starts, order
         self.keys, self.ends = keys, ends
@@ -187,7 +192,7 @@ class BucketIndex:
     def find(self, key: str) -> int:
         """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: plan
         asks it of every row."""
-        wanted: bytes | Buffer = key.encode("utf-8", "surrogatepass")
+        wanted = key.encode("utf-8", "surrogatepass")
         value = key_hash(wanted)
         bucket = value >> self._shift
         hashes, order, starts, keys, ends = (
