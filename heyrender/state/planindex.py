@@ -69,17 +69,9 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
     """Writes the index of the lockfile whose SHA-256 is `content`, when the folder allows:
     a read-only checkout only makes the next plan slower."""
     whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
-    pieces = [
-        bytes(parts.keys),
-        parts.ends.tobytes(),
-        bytes(parts.digests),
-        parts.hashes.tobytes(),
-        parts.starts.tobytes(),
-        parts.order.tobytes(),
-        whole,
-    ]
+    pieces = (parts.keys, parts.ends, parts.digests, parts.hashes, parts.starts, parts.order)
     payload = hashlib.sha256()
-    for piece in pieces:
+    for piece in (*pieces, whole):  # each written as it is in memory, never copied
         payload.update(piece)
     meta = {
         "format": FORMAT,
@@ -97,7 +89,7 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
         with files.replacing_bytes(index_path(lock_path)) as out:
             out.write(MAGIC)
             out.write(json.dumps(meta).encode() + b"\n")
-            out.writelines(pieces)
+            out.writelines((*pieces, whole))
     except (HeyrenderError, OSError):
         pass
 
