@@ -9,7 +9,9 @@ wall time and peak RSS of that process: min and median.
   imports       python -c 'import heyrender.cli' (the floor under any command)
   status, no lockfile   the same command with nothing to read: its fixed cost
   plan-load     State.load: every Entry (what plan did with the lockfile before)
-  plan-entries  state.view.plan_entries: what plan does now
+  plan-entries  state.view.plan_entries: what plan does now, cold (the plan index
+                deleted first: the first plan after the lockfile changed) and
+                indexed (as every later plan, and the plan after an apply)
 
     python bench/status_speed.py [--rows 100000] [--runs 3] [--plan-rows 1000000]
 """
@@ -45,7 +47,10 @@ State.load(Path(sys.argv[1]), "m.yaml")
 PLAN_ENTRIES = """
 import sys
 from pathlib import Path
+from heyrender.state.planindex import index_path
 from heyrender.state.view import plan_entries
+if sys.argv[2] == "cold":
+    index_path(Path(sys.argv[1])).unlink(missing_ok=True)
 plan_entries(Path(sys.argv[1]), "m.yaml")
 """
 
@@ -88,7 +93,7 @@ def report(label: str, command: list[str], runs: int) -> None:
     results = [measured(command) for _ in range(runs)]
     cpu, wall, rss = zip(*results, strict=True)
     print(
-        f"{label:<26} CPU min {min(cpu):5.2f} s, median {statistics.median(cpu):5.2f} s;"
+        f"{label:<28} CPU min {min(cpu):5.2f} s, median {statistics.median(cpu):5.2f} s;"
         f"  wall min {min(wall):5.2f} s, median {statistics.median(wall):5.2f} s;"
         f"  peak RSS {max(rss):6.1f} MB"
     )
@@ -121,14 +126,18 @@ def main() -> None:
             args.runs,
         )
         report(f"plan-load {args.rows:,}", [python, "-c", PLAN_LOAD, lock], args.runs)
-        report(f"plan-entries {args.rows:,}", [python, "-c", PLAN_ENTRIES, lock], args.runs)
+        for mode in ("cold", "indexed"):
+            command = [python, "-c", PLAN_ENTRIES, lock, mode]
+            report(f"plan-entries {mode} {args.rows:,}", command, args.runs)
     if args.plan_rows:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             campaign(folder, args.plan_rows)
             lock = str(folder / "m.lock")
             runs = args.runs
-            report(f"plan-entries {args.plan_rows:,}", [python, "-c", PLAN_ENTRIES, lock], runs)
+            for mode in ("cold", "indexed"):
+                command = [python, "-c", PLAN_ENTRIES, lock, mode]
+                report(f"plan-entries {mode} {args.plan_rows:,}", command, runs)
             report(f"plan-load {args.plan_rows:,}", [python, "-c", PLAN_LOAD, lock], 1)
 
 

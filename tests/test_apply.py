@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from heyrender.state import lockfile
+from heyrender.state import lockfile, planindex
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
 
 FAST = ("--poll-interval", "0.05", "--settle-grace", "0.5")
@@ -56,6 +56,9 @@ def test_apply_renders_every_row_once_and_a_second_apply_does_nothing(
     assert sorted(rows) == [f"p{i:02d}@x.io" for i in range(6)]
     assert all(e.status == "completed" and e.video_id for e in rows.values())
     assert not manifest.with_suffix(".lock.journal").exists()
+    lock = manifest.with_suffix(".lock")
+    content = planindex.lockfile_digest(lock)
+    assert content and planindex.load(lock, manifest.name, content), "the next plan's index"
     stats = emulator.stats()
     assert stats["peak_unfinished"] == 2
     assert sorted(stats["creates_by_title"].values()) == [1] * 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heyrender.campaign.expand import canonical_json
+from heyrender.campaign.digest import canonical_json
 from heyrender.errors import HeyrenderError
 
 NAN_MANIFEST = """\

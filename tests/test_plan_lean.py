@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from heyrender.campaign.expand import canonical_json
+from heyrender.campaign.digest import canonical_json
 from heyrender.campaign.repeats import CHUNK, Ledger
 from heyrender.campaign.rows import Rows
 from heyrender.campaign.schema import FieldProblem
@@ -77,7 +77,7 @@ KEYS = [
 def test_the_packed_diff_is_the_plain_diff() -> None:
     entries = recorded()
     rows = packed(KEYS, {"broken", "broken-failed"})
-    lean = PlanEntries([[as_row(entries[key]) for key in sorted(entries)]])
+    lean = PlanEntries.of([[as_row(entries[key]) for key in sorted(entries)]])
     assert lean.lean_count == 28, "the completed rows are kept lean"
     plain = diff(list(rows), entries)
     fast = diff(rows, lean)
@@ -92,7 +92,7 @@ def test_the_packed_diff_is_the_plain_diff() -> None:
 def test_a_shown_plan_keeps_only_the_first_done_keys_but_counts_them_all() -> None:
     entries = recorded()
     rows = packed(KEYS, {"broken", "broken-failed"})
-    lean = PlanEntries([[as_row(entries[key]) for key in sorted(entries)]])
+    lean = PlanEntries.of([[as_row(entries[key]) for key in sorted(entries)]])
     full = diff(rows, lean)
     shown = diff(rows, lean, done_shown=10)
     assert shown["done"] == full["done"][:10]
@@ -106,7 +106,7 @@ def test_a_shown_plan_keeps_only_the_first_done_keys_but_counts_them_all() -> No
 def test_rows_left_out_as_done_give_the_same_shown_plan() -> None:
     entries = recorded()
     invalid = {"broken", "broken-failed"}
-    lean = PlanEntries([[as_row(entries[key]) for key in sorted(entries)]])
+    lean = PlanEntries.of([[as_row(entries[key]) for key in sorted(entries)]])
     done = DoneRows(lean, 10)
     rows = Rows()
     for line, key in enumerate(KEYS, 2):

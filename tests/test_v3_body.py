@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 
 from heyrender.campaign import manifest as manifests
 from heyrender.campaign import schema
-from heyrender.campaign.expand import Expansion, request_hash
+from heyrender.campaign.digest import request_hash
+from heyrender.campaign.expand import Expansion
 from heyrender.campaign.request import request_body
 from heyrender.campaign.rows import Campaign
 from heyrender.campaign.rules import rules_for

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import itertools
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +12,14 @@ from jinja2 import TemplateError
 
 from heyrender.campaign import repeats, schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row, Span
+from heyrender.campaign.digest import request_hash
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.repeats import Ledger
 from heyrender.campaign.request import request_body
 from heyrender.campaign.schema import FieldProblem
 from heyrender.campaign.templating import Context, TemplateFault
-from heyrender.errors import CsvError, HeyrenderError, ManifestError, excerpt, shorten
+from heyrender.errors import CsvError, ManifestError, excerpt, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 from heyrender.wording import first_few
 
@@ -100,38 +99,6 @@ def columns_excerpt(header: list[str], shown: int = 8) -> str:
     """A header for a message: the first few names, each short; never a file's contents."""
     names = ", ".join(shorten(name, 24) for name in header[:shown])
     return names + (f" and {len(header) - shown} more" if len(header) > shown else "")
-
-
-CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-# The same encoder as CANONICAL.encode uses, made once rather than per call, and without the
-# check for circular references (a body is a tree): a third less CPU, the same text.
-_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-_canonical: Any = (
-    _make_encoder(
-        None, CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, False
-    )
-    if _make_encoder is not None
-    else None
-)
-
-
-def canonical_json(body: dict[str, Any]) -> str:
-    """The body as sorted, compact JSON: what a request hash covers. Every body is hashed
-    before it is recorded or sent, so a NaN or infinity stops here, never reaching a POST."""
-    try:
-        if _canonical is None:  # pragma: no cover - Python without the C accelerator
-            return CANONICAL.encode(body)
-        return "".join(_canonical(body, 0))
-    except ValueError as exc:  # allow_nan=False
-        raise HeyrenderError(
-            f"a request body holds a number JSON cannot carry ({exc}); it cannot be hashed or sent"
-        ) from None
-
-
-def request_hash(body: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 class Field:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
 from heyrender.campaign.cost import AvatarKind, RowCost
-from heyrender.campaign.expand import Expansion, canonical_json
+from heyrender.campaign.digest import digest as request_digest
+from heyrender.campaign.expand import Expansion
 from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaFile, MediaUse, bind, distinct_files
@@ -152,7 +152,7 @@ class Campaign:
         rows = campaign.rows
         for row in checked_rows(expansion):
             result.count(row)
-            digest = hashlib.sha256(canonical_json(row.body or {}).encode()).digest()
+            digest = request_digest(row.body or {})
             if keep is not None and not row.problems and not keep(row.key, digest):
                 continue
             cost = manifest.cost.row(row.body) if row.body is not None else None

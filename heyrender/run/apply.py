@@ -35,6 +35,7 @@ from heyrender.run.uploads import upload_for_rows
 from heyrender.state.lockfile import Entry, parse_iso
 from heyrender.state.statelock import StateLock
 from heyrender.state.store import State
+from heyrender.state.view import plan_entries
 from heyrender.status import Status
 from heyrender.versions import ApiVersion
 from heyrender.wording import counted
@@ -381,6 +382,8 @@ def apply(
         state = State.load(manifest.lockfile_path, manifest.path.name)
         session = Session(manifest, campaign, state, settings, options, reporter, saved=saved)
         try:
-            return asyncio.run(session.run())
+            outcome = asyncio.run(session.run())
         finally:
             state.checkpoint()
+        plan_entries(manifest.lockfile_path, manifest.path.name)  # indexed for the next plan
+        return outcome

@@ -139,15 +139,15 @@ class DoneRows:
     no place in the packed rows. Pass its keep to Campaign.expand, then itself to diff()."""
 
     def __init__(self, entries: PlanEntries, shown: int) -> None:
-        self.entries = entries
+        self.find, self.digests = entries.find, entries.parts.digests
         self.shown = shown
         self.matched = bytearray(entries.lean_count)
         self.count = 0
         self.first: list[str] = []
 
     def keep(self, key: str, digest: bytes) -> bool:
-        found = self.entries.find(key)
-        if found < 0 or self.entries.digest_at(found) != digest:
+        found = self.find(key)
+        if found < 0 or self.digests[32 * found : 32 * found + 32] != digest:
             return True
         self.matched[found] = 1
         self.count += 1

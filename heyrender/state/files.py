@@ -8,13 +8,14 @@ planted `outreach.lock.owner -> ~/.bashrc` can never have its target truncated.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import secrets
 import stat
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from heyrender.errors import LockfileError
 
@@ -146,7 +147,20 @@ def unwritable(path: Path, exc: OSError) -> Exception:
 
 @contextmanager
 def replacing(path: Path) -> Iterator[TextIO]:
-    """A text file that replaces `path` when the block ends without an error: a temporary
+    """A text file that replaces `path` when the block ends without an error (see
+    `replacing_bytes`)."""
+    with replacing_bytes(path) as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+        try:
+            yield out
+            out.flush()
+        finally:
+            out.detach()  # the file is replacing_bytes' to close
+
+
+@contextmanager
+def replacing_bytes(path: Path) -> Iterator[BinaryIO]:
+    """A file that replaces `path` when the block ends without an error: a temporary
     file in the same folder (created, never followed through a link), fsynced, renamed
     over `path`, then the folder fsynced. On an error `path` is untouched and the
     temporary file removed. The file keeps the permissions it had; a new one gets the
@@ -164,7 +178,7 @@ def replacing(path: Path) -> Iterator[TextIO]:
     try:
         if mode is not None:
             os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
@@ -182,7 +196,7 @@ def replacing(path: Path) -> Iterator[TextIO]:
 
 
 def write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Replaces `path` with the chunks, all or nothing (see `replacing`)."""
+    """Replaces `path` with the chunks, all or nothing (see `replacing_bytes`)."""
     with replacing(path) as out:
         out.writelines(chunks)
 

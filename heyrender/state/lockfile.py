@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -228,12 +228,16 @@ def rows(path: Path, manifest_name: str | None = None) -> Iterator[Numbered]:
         yield from batch
 
 
-def row_batches(path: Path, manifest_name: str | None = None) -> Iterator[list[Numbered]]:
-    """The same, a block of lines at a time."""
+def row_batches(
+    path: Path, manifest_name: str | None = None, seen: Callable[[bytes], object] | None = None
+) -> Iterator[list[Numbered]]:
+    """The same, a block of lines at a time. `seen` is given every byte read, in order."""
     fd = files.open_existing(path)
     if fd is None:
         return
     blocks = files.blocks_of(fd, complete_only=False)
+    if seen is not None:
+        blocks = watched(blocks, seen)
     try:
         head = next(blocks, b"")
         end = head.find(b"\n") + 1 or len(head)
@@ -242,6 +246,17 @@ def row_batches(path: Path, manifest_name: str | None = None) -> Iterator[list[N
         check_header(parse_line(head[:end], path, 1), path, manifest_name)
         rest = [head[end:]] if head[end:] else []
         yield from block_rows(itertools.chain(rest, blocks), path, 2)
+    finally:
+        blocks.close()
+
+
+def watched(
+    blocks: Generator[bytes, None, None], seen: Callable[[bytes], object]
+) -> Generator[bytes, None, None]:
+    try:
+        for block in blocks:
+            seen(block)
+            yield block
     finally:
         blocks.close()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from heyrender.state import files, lockfile
+from heyrender.state import files, lockfile, planindex
 from heyrender.state.lockfile import Entry
 
 CHECKPOINT_SECONDS = 60.0
@@ -102,6 +102,7 @@ class State:
         written when nothing changed, so a refused apply leaves no lockfile behind. Call it
         only while holding the state lock: it removes temporary files a killed write left."""
         files.remove_stale_temporaries(self.lock_path)
+        files.remove_stale_temporaries(planindex.index_path(self.lock_path))
         if self._unsaved:
             lockfile.save(self.lock_path, self.entries, self.manifest_name)
         self.close()

@@ -4,15 +4,19 @@ an Entry per row, so `status` on 100k rows holds one row at a time."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from heyrender.errors import LockfileError
-from heyrender.state import lockfile, store
+from heyrender.state import lockfile, planindex, store
 from heyrender.state.lockfile import FIELD_ORDER, Entry
+from heyrender.state.planindex import Parts
+from heyrender.status import Status
 
 Result = TypeVar("Result")
 Row = dict[str, Any]
@@ -26,14 +30,23 @@ def as_row(entry: Entry) -> Row:
     return {name: getattr(entry, name) for name in FIELD_ORDER}
 
 
-def merged(lock_path: Path, manifest_name: str) -> Iterator[list[Row]]:
+def journal_rows(lock_path: Path) -> dict[str, Row]:
+    """The journal's latest record of each key."""
+    return {row["key"]: row for _, row in store.records(store.journal_path(lock_path))}
+
+
+def merged(
+    lock_path: Path,
+    manifest_name: str,
+    journal: dict[str, Row],
+    seen: Callable[[bytes], object] | None = None,
+) -> Iterator[list[Row]]:
     """Lockfile rows (sorted by key, as heyrender writes them) merged with the journal's,
-    a batch at a time."""
-    journal = {row["key"]: row for _, row in store.records(store.journal_path(lock_path))}
+    a batch at a time. `seen` is given every byte of the lockfile read."""
     waiting = sorted(journal)
     next_waiting = 0
     previous: str | None = None
-    for batch in lockfile.row_batches(lock_path, manifest_name):
+    for batch in lockfile.row_batches(lock_path, manifest_name, seen):
         out: list[Row] = []
         for number, row in batch:
             key = row["key"]
@@ -60,7 +73,7 @@ def recorded(
     """consume(batches of rows in key order). Streams; a lockfile out of order is loaded
     whole."""
     try:
-        return consume(merged(lock_path, manifest_name))
+        return consume(merged(lock_path, manifest_name, journal_rows(lock_path)))
     except Unsorted:
         entries = store.State.load(lock_path, manifest_name).entries
         return consume(iter([[as_row(entries[key]) for key in sorted(entries)]]))
@@ -68,6 +81,12 @@ def recorded(
 
 COMPLETED = "completed"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def key_hash(key: bytes) -> int:
+    """32 bits of a key's UTF-8, the same in every process (unlike hash()), so that an index
+    built by one plan serves the next."""
+    return zlib.crc32(key)
 
 
 class PlanEntries(Mapping[str, Entry]):
@@ -78,33 +97,41 @@ class PlanEntries(Mapping[str, Entry]):
     buffer) and its 32-byte digest, and read back as an Entry with key, request and
     status only: all that plan asks of a finished row. Every other row (in progress,
     failed, missing, uncertain...) is kept whole. Loading every Entry costs about 1.2 KB
-    per row: 1.2 GB at a million rows.
+    per row: 1.2 GB at a million rows. state/planindex.py keeps these parts on disk.
     """
 
-    def __init__(self, batches: Iterable[list[Row]]) -> None:
-        keys = self._keys = bytearray()
-        ends = self._ends = array("I")  # "Q" once the keys pass 4 GiB
-        digests = self._digests = bytearray()
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self._keys, self._ends, self._digests = parts.keys, parts.ends, parts.digests
+        self._whole = parts.whole
+        index = BucketIndex(parts.hashes, parts.starts, parts.order, parts.keys, parts.ends)
+        self.find: Callable[[str], int] = index.find
+        """The number of the lean completed row with this key, or -1."""
+
+    @classmethod
+    def of(cls, batches: Iterable[list[Row]]) -> PlanEntries:
+        """From rows in key order, as `recorded` streams them."""
+        keys = bytearray()
+        ends = array("I")  # "Q" once the keys pass 4 GiB
+        digests = bytearray()
         whole: dict[str, Entry] = {}
-        self._whole = whole
-        self._completed: Any = None
-        buckets = array("I")
+        hashes = array("I")
         lean_digest = DIGEST.fullmatch
         for batch in batches:
             for row in batch:
                 request, status = row["request"], row["status"]
                 if status == COMPLETED and len(request) == 71 and lean_digest(request):
-                    self._completed = status
-                    key = row["key"]
-                    keys += key.encode("utf-8", "surrogatepass")
+                    key = row["key"].encode("utf-8", "surrogatepass")
+                    keys += key
                     if len(keys) > 0xFFFFFFFF and ends.typecode == "I":
-                        ends = self._ends = array("Q", ends)
+                        ends = array("Q", ends)
                     ends.append(len(keys))
                     digests += bytes.fromhex(request[7:])
-                    buckets.append(hash(key) & MASK)
+                    hashes.append(key_hash(key))
                 else:
                     whole[row["key"]] = Entry(**row)
-        self._index = BucketIndex(buckets)
+        starts, order = bucket_sort(hashes)
+        return cls(Parts(keys, ends, digests, hashes, starts, order, whole))
 
     def _key(self, index: int) -> bytearray:
         start = self._ends[index - 1] if index else 0
@@ -119,10 +146,6 @@ class PlanEntries(Mapping[str, Entry]):
     def lean_count(self) -> int:
         """How many completed rows are kept lean, numbered 0 to lean_count - 1."""
         return len(self._ends)
-
-    def find(self, key: str) -> int:
-        """The number of the lean completed row with this key, or -1."""
-        return self._index.find(key, self._keys, self._ends)
 
     def key_at(self, index: int) -> str:
         return self._key(index).decode("utf-8", "surrogatepass")
@@ -139,66 +162,95 @@ class PlanEntries(Mapping[str, Entry]):
         if index < 0:
             raise KeyError(key)
         request = "sha256:" + self.digest_at(index).hex()
-        return Entry(key=key, request=request, status=self._completed)
+        return Entry(key=key, request=request, status=Status.COMPLETED)
 
     def __iter__(self) -> Iterator[str]:
         for index in range(len(self._ends)):
-            yield self._key(index).decode("utf-8", "surrogatepass")
+            yield self.key_at(index)
         yield from self._whole
 
     def __len__(self) -> int:
         return len(self._ends) + len(self._whole)
 
 
-MASK = 0xFFFFFFFF  # 32 bits of the key's hash: its top bits pick the bucket
-
-
 class BucketIndex:
     """Row numbers grouped by a 32-bit hash of their key (about two per bucket): a counting
     sort into one array. The hash itself is kept to skip most key comparisons."""
 
-    def __init__(self, hashes: array[int]) -> None:
-        self.size = 1 << max(4, len(hashes).bit_length() - 1)
-        self._hashes = hashes
-        self._shift = 32 - (self.size.bit_length() - 1)
-        counts = array("I", bytes(4 * (self.size + 1)))
-        for value in hashes:
-            counts[(value >> self._shift) + 1] += 1
-        for bucket in range(self.size):
-            counts[bucket + 1] += counts[bucket]
-        self._starts = counts
-        order = array("I", bytes(4 * len(hashes)))
-        filled = array("I", counts)
-        for index, value in enumerate(hashes):
-            bucket = value >> self._shift
-            order[filled[bucket]] = index
-            filled[bucket] += 1
-        self._order = order
+    def __init__(
+        self,
+        hashes: array[int],
+        starts: array[int],
+        order: array[int],
+        keys: bytearray,
+        ends: array[int],
+    ) -> None:
+        self.hashes, self.starts, self.order = hashes, starts, order
+        self.keys, self.ends = keys, ends
+        self._shift = shift_for(len(starts) - 1)
 
-    def find(self, key: str, keys: bytearray, ends: array[int]) -> int:
-        """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: what
-        candidates() and a key comparison do, in one loop (plan asks it of every row)."""
-        value = hash(key) & MASK
+    def find(self, key: str) -> int:
+        """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: plan
+        asks it of every row."""
+        wanted = key.encode("utf-8", "surrogatepass")
+        value = key_hash(wanted)
         bucket = value >> self._shift
-        hashes, order = self._hashes, self._order
-        wanted: bytes | None = None
-        for position in range(self._starts[bucket], self._starts[bucket + 1]):
+        hashes, order, starts, keys, ends = (
+            self.hashes,
+            self.order,
+            self.starts,
+            self.keys,
+            self.ends,
+        )
+        for position in range(starts[bucket], starts[bucket + 1]):
             index = order[position]
-            if hashes[index] == value:
-                if wanted is None:
-                    wanted = key.encode("utf-8", "surrogatepass")
-                if keys[ends[index - 1] if index else 0 : ends[index]] == wanted:
-                    return index
+            if (
+                hashes[index] == value
+                and keys[ends[index - 1] if index else 0 : ends[index]] == wanted
+            ):
+                return index
         return -1
 
-    def candidates(self, value: int) -> Iterator[int]:
-        bucket = value >> self._shift
-        for position in range(self._starts[bucket], self._starts[bucket + 1]):
-            index = self._order[position]
-            if self._hashes[index] == value:
-                yield index
+
+def shift_for(buckets: int) -> int:
+    """How far a 32-bit hash is shifted right to give its bucket's number."""
+    return 32 - (buckets.bit_length() - 1)
+
+
+def bucket_sort(hashes: array[int]) -> tuple[array[int], array[int]]:
+    """Where each bucket starts in `order`, and the row numbers in bucket order."""
+    size = 1 << max(4, len(hashes).bit_length() - 1)
+    shift = shift_for(size)
+    starts = array("I", bytes(4 * (size + 1)))
+    for value in hashes:
+        starts[(value >> shift) + 1] += 1
+    for bucket in range(size):
+        starts[bucket + 1] += starts[bucket]
+    order = array("I", bytes(4 * len(hashes)))
+    filled = array("I", starts)
+    for index, value in enumerate(hashes):
+        bucket = value >> shift
+        order[filled[bucket]] = index
+        filled[bucket] += 1
+    return starts, order
 
 
 def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
-    """What plan compares the campaign with, streamed into PlanEntries."""
-    return recorded(lock_path, manifest_name, PlanEntries)
+    """What plan compares the campaign with: from the plan index when it was built from
+    exactly this lockfile and no run has journaled since; otherwise streamed from the
+    lockfile (and journal), then kept in a fresh index for the next plan."""
+    if store.journal_path(lock_path).exists():  # a run in progress, or cut short
+        return recorded(lock_path, manifest_name, PlanEntries.of)
+    content = planindex.lockfile_digest(lock_path)
+    if content is None:  # no lockfile yet
+        return recorded(lock_path, manifest_name, PlanEntries.of)
+    cached = planindex.load(lock_path, manifest_name, content)
+    if cached is not None:
+        return PlanEntries(cached)
+    read = hashlib.sha256()
+    try:  # the journal was absent a moment ago: a run that starts now is not seen, as before
+        entries = PlanEntries.of(merged(lock_path, manifest_name, {}, read.update))
+    except Unsorted:
+        return recorded(lock_path, manifest_name, PlanEntries.of)
+    planindex.save(lock_path, manifest_name, read.digest(), entries.parts)
+    return entries

@@ -1,0 +1,163 @@
+"""plan's index of the lockfile, `<lockfile>.index`: the packed form of what plan reads from
+every row (state/view.py's PlanEntries), so that the next plan reads a few arrays instead of
+decoding every line of the lockfile.
+
+The index names the SHA-256 of the lockfile it was built from, and serves only a lockfile with
+exactly that content and no journal beside it. Anything else (an edit, a git pull, a run in
+progress or cut short, a damaged or foreign index) and plan reads the lockfile as before, then
+writes a fresh index. It is a cache, never state: deleting it costs one slower plan; it is not
+committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from heyrender.errors import HeyrenderError
+from heyrender.state import files, lockfile
+from heyrender.state.lockfile import Entry
+
+FORMAT = "heyrender-plan-index"
+VERSION = 1
+MAGIC = FORMAT.encode() + b"\n"
+READ = 1 << 20
+META_LIMIT = 1 << 16
+
+
+@dataclass(frozen=True)
+class Parts:
+    """PlanEntries' packed parts. The completed rows kept lean: their UTF-8 keys end to end,
+    where each key ends, their 32-byte request digests, 32-bit key hashes, and the bucket
+    index over those hashes (where each bucket starts in `order`, and row numbers in bucket
+    order). Every other row is kept whole."""
+
+    keys: bytearray
+    ends: array[int]  # typecode "I", or "Q" once the keys pass 4 GiB
+    digests: bytearray
+    hashes: array[int]
+    starts: array[int]
+    order: array[int]
+    whole: dict[str, Entry]
+
+
+def index_path(lock_path: Path) -> Path:
+    return lock_path.with_name(lock_path.name + ".index")
+
+
+def lockfile_digest(lock_path: Path) -> bytes | None:
+    """The SHA-256 of the lockfile's bytes, or None when there is no lockfile."""
+    fd = files.open_existing(lock_path)
+    if fd is None:
+        return None
+    read = hashlib.sha256()
+    try:
+        while block := os.read(fd, READ):
+            read.update(block)
+    finally:
+        os.close(fd)
+    return read.digest()
+
+
+def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> None:
+    """Writes the index of the lockfile whose SHA-256 is `content`, when the folder allows:
+    a read-only checkout only makes the next plan slower."""
+    whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
+    pieces = (parts.keys, parts.ends, parts.digests, parts.hashes, parts.starts, parts.order)
+    payload = hashlib.sha256()
+    for piece in (*pieces, whole):  # each written as it is in memory, never copied
+        payload.update(piece)
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "lockfile": content.hex(),
+        "manifest": manifest_name,
+        "byteorder": sys.byteorder,
+        "rows": len(parts.ends),
+        "keys": len(parts.keys),
+        "ends": parts.ends.typecode,
+        "buckets": len(parts.starts) - 1,
+        "payload": payload.hexdigest(),
+    }
+    try:
+        with files.replacing_bytes(index_path(lock_path)) as out:
+            out.write(MAGIC)
+            out.write(json.dumps(meta).encode() + b"\n")
+            out.writelines((*pieces, whole))
+    except (HeyrenderError, OSError):
+        pass
+
+
+def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
+    """The index of the lockfile whose SHA-256 is `content`, or None when there is none,
+    or it was built from other content, or it is damaged in any way."""
+    try:
+        fd = files.open_existing(index_path(lock_path))
+    except HeyrenderError:  # a link or a folder: never followed, never read
+        return None
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as source:
+        try:
+            return read(source, manifest_name, content)
+        except (EOFError, KeyError, OSError, TypeError, ValueError, HeyrenderError):
+            return None
+
+
+def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts | None:
+    """Each part read straight into its own array: indexing an array is faster than
+    indexing a memoryview, and no second copy of the file is held."""
+    if source.readline(len(MAGIC)) != MAGIC:
+        return None
+    meta = json.loads(source.readline(META_LIMIT))
+    expected = {
+        "format": FORMAT,
+        "version": VERSION,
+        "lockfile": content.hex(),
+        "manifest": manifest_name,
+        "byteorder": sys.byteorder,
+    }
+    if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
+        return None
+    rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
+    if code not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
+        return None
+    if not isinstance(buckets, int) or buckets < 16 or buckets & (buckets - 1):
+        return None
+    fixed = key_bytes + rows * (array(code).itemsize + 32 + 8) + 4 * (buckets + 1)
+    if source.tell() + fixed > os.fstat(source.fileno()).st_size:
+        return None
+    keys = exactly(source, key_bytes)
+    ends = numbers(source, code, rows)
+    digests = exactly(source, 32 * rows)
+    hashes, starts, order = (numbers(source, "I", n) for n in (rows, buckets + 1, rows))
+    text = source.read()
+    payload = hashlib.sha256()
+    for piece in (keys, ends, digests, hashes, starts, order, text):
+        payload.update(piece)
+    if payload.hexdigest() != meta.get("payload"):
+        return None
+    whole: dict[str, Entry] = {}
+    for number, line in enumerate(text.split(b"\n")[:-1], 1):
+        entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
+        whole[entry.key] = entry
+    return Parts(keys, ends, digests, hashes, starts, order, whole)
+
+
+def exactly(source: io.BufferedReader, size: int) -> bytearray:
+    buffer = bytearray(size)
+    if source.readinto(buffer) != size:
+        raise EOFError
+    return buffer
+
+
+def numbers(source: io.BufferedReader, code: str, count: int) -> array[int]:
+    values = array(code)
+    values.fromfile(source, count)  # EOFError when the file is short
+    return values
