@@ -23,9 +23,8 @@ import re
 import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from heyrender.campaign.csvsource import CsvSource, Span
 from heyrender.campaign.expand import Compiled, Expansion
@@ -33,6 +32,9 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, uses_media
 from heyrender.campaign.repeats import Ledger, repeats_in_runs, split_runs
 from heyrender.campaign.validate import ValidationResult, validate_span
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 MIN_BYTES = 2 * 1024 * 1024  # smaller CSVs take one process
 BLOCK = 1024 * 1024  # the scan for cut points reads this much at a time
