@@ -1,4 +1,4 @@
-"""Validating a large CSV on every core: many spans cut at record boundaries, one worker each.
+"""Validating a large CSV on every core: many spans cut at record boundaries, one worker per core.
 
 The parent checks the manifest and the CSV's header first, so every error that is not about a
 row comes from one place, and compiles the templates once for the forked workers to inherit.
@@ -10,8 +10,9 @@ core waits long for the other's last one.
 Each worker sorts its span's key and title hashes; the parent adds them as results arrive, in
 any order, and joins the rest of each tally in span order, so problems come out in row order.
 Keys and titles are compared across spans by their hashes (forked processes share `hash()`'s
-seed). Anything unusual (a span that fails, a CSV with bare CR line ends) falls back to one
-process, which then reports exactly what a serial pass reports.
+seed); after the last span the workers find the repeated ones, a range of values each.
+Anything unusual (a span that fails, a worker that dies, a CSV with bare CR line ends) falls
+back to one process, which then reports exactly what a serial pass reports.
 """
 
 from __future__ import annotations
