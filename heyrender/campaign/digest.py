@@ -53,7 +53,14 @@ def orjson_agrees() -> bool:
 
 
 FAST = orjson_agrees()
-SORTED = orjson.OPT_SORT_KEYS
+# Only what json writes too: a date, a dataclass or a subclass (a dict whose items() is not its
+# storage) goes to the default, which refuses it, so json's encoder decides.
+SORTED = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 def canonical_json(body: dict[str, Any]) -> str:
@@ -75,7 +82,7 @@ def canonical_bytes(body: dict[str, Any]) -> bytes:
         return canonical_json(body).encode()
     try:
         text = orjson.dumps(body, option=SORTED)
-    except TypeError:  # an integer past 64 bits, a string that is not text, a subclass...
+    except TypeError:  # an integer past 64 bits, a string that is not text, a subclass, a date...
         return canonical_json(body).encode()
     if may_differ(text):
         return canonical_json(body).encode()
