@@ -1,0 +1,199 @@
+"""A hostile review of plan's index (`<lockfile>.index`): whatever lies in its place, plan gives
+the answer, or the error, it gives without one, and leaves nothing else behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from heyrender.campaign import manifest as manifests
+from heyrender.campaign.rows import Campaign
+from heyrender.state import lockfile, planindex, view
+from heyrender.state.lockfile import Entry
+from heyrender.state.store import State
+
+STATUSES = ("completed", "completed", "failed", "completed", "processing")
+
+
+def recorded_campaign(campaign, csv: str | None = None, outdated: bool = True) -> Path:
+    csv = csv or "email,name,avatar\n" + "".join(f"p{i}@x.io,N{i},a1\n" for i in range(40))
+    path = campaign(csv=csv)
+    manifest = manifests.load(path)
+    entries = {}
+    for i, row in enumerate(Campaign.expand(manifest).rows):
+        status = STATUSES[i % len(STATUSES)]
+        entries[row.key] = Entry(
+            row.key,
+            row.request if i % 7 or not outdated else "sha256:" + "0" * 64,
+            status,
+            video_id=f"v{i}",
+            failure_code="E" if status == "failed" else None,
+        )
+    entries["gone@x.io"] = Entry("gone@x.io", "sha256:" + "1" * 64, "completed", video_id="g")
+    lockfile.save(manifest.lockfile_path, entries, path.name)
+    return path
+
+
+def index_of(path: Path) -> Path:
+    return planindex.index_path(path.with_suffix(".lock"))
+
+
+def answer(cli, path: Path) -> tuple[int, str]:
+    result = cli("plan", path, "--json")
+    return result.exit_code, result.output
+
+
+def without_index(cli, path: Path) -> tuple[int, str]:
+    index_of(path).unlink(missing_ok=True)
+    return answer(cli, path)
+
+
+def test_a_dangling_link_in_the_journal_s_place_is_refused_as_it_always_was(campaign, cli):
+    path = recorded_campaign(campaign, outdated=False)  # no outdated row's fields are read
+    assert answer(cli, path)[0] == 0 and index_of(path).is_file()
+    path.with_suffix(".lock.journal").symlink_to(path.parent / "nowhere")
+    for _ in range(2):  # with the index, then without
+        code, output = answer(cli, path)
+        assert code != 0 and "m.lock.journal: is a symbolic link" in output
+        index_of(path).unlink(missing_ok=True)
+
+
+def crc_twins(count: int = 2) -> list[tuple[str, str]]:
+    """Pairs of distinct ASCII keys with the same CRC-32."""
+    rng = random.Random(3)
+    seen: dict[int, str] = {}
+    twins: list[tuple[str, str]] = []
+    while len(twins) < count:
+        key = f"{rng.getrandbits(48):012x}@x.io"
+        value = zlib.crc32(key.encode())
+        other = seen.setdefault(value, key)
+        if other != key:
+            twins.append((other, key))
+    return twins
+
+
+def test_keys_with_equal_crc32_are_told_apart(campaign, cli):
+    twins = crc_twins()
+    keys = [key for pair in twins for key in pair]
+    csv = "email,name,avatar\n" + "".join(f"{key},N,a1\n" for key in keys[::2])
+    csv += "".join(f"ü{i}✓@x.io,N,a1\n" for i in range(10))
+    path = recorded_campaign(campaign, csv)  # the CSV holds one of each pair: the other is
+    lock = path.with_suffix(".lock")  # an orphan whose hash is the same
+    entries = lockfile.load(lock, path.name)
+    for _, second in twins:
+        entries[second] = Entry(second, "sha256:" + "2" * 64, "completed", video_id="x")
+    lockfile.save(lock, entries, path.name)
+    expected = without_index(cli, path)
+    data = json.loads(expected[1])
+    assert sorted(data["groups"]["orphaned"]) == sorted(
+        [second for _, second in twins] + ["gone@x.io"]
+    )
+    assert answer(cli, path) == expected  # writes the index
+    assert index_of(path).is_file()
+    assert answer(cli, path) == expected  # reads it
+    content = planindex.lockfile_digest(lock)
+    assert content is not None
+    parts = planindex.load(lock, path.name, content)
+    assert parts is not None
+    loaded, built = view.PlanEntries(parts), view.plan_entries(lock, path.name)
+    for first, second in twins:
+        assert loaded.find(first) != loaded.find(second)
+        assert loaded[first] == built[first] and loaded[second] == built[second]
+
+
+@pytest.mark.parametrize("statuses", [(), ("failed", "processing", "submitting")])
+def test_a_lockfile_without_lean_rows(campaign, cli, statuses):
+    path = recorded_campaign(campaign)
+    lock = path.with_suffix(".lock")
+    entries = {}
+    for i, (key, entry) in enumerate(lockfile.load(lock, path.name).items()):
+        status = statuses[i % len(statuses)] if statuses else None
+        if status is not None:
+            video_id = None if status == "submitting" else entry.video_id
+            entries[key] = entry.evolve(status=status, video_id=video_id)
+    lockfile.save(lock, entries, path.name)
+    expected = without_index(cli, path)
+    assert expected[0] == 0, expected[1]
+    assert answer(cli, path) == expected
+    content = planindex.lockfile_digest(lock)
+    assert content is not None and planindex.load(lock, path.name, content) is not None
+    assert answer(cli, path) == expected
+
+
+KILLED_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from heyrender.state import files, view
+
+real = files.replacing_bytes
+
+class Killed:
+    def __init__(self, path):
+        self.inner = real(path)
+    def __enter__(self):
+        out = self.inner.__enter__()
+        out.write(b"heyrender-plan-index\\n{")
+        out.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    def __exit__(self, *exc):
+        return False
+
+files.replacing_bytes = Killed
+view.plan_entries(Path(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_plan_killed_while_writing_its_index_twice(campaign, cli):
+    path = recorded_campaign(campaign)
+    expected = without_index(cli, path)
+    index_of(path).unlink()
+    lock = path.with_suffix(".lock")
+    for _ in range(2):
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_WRITE, str(lock), path.name], capture_output=True
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".m.lock.index."))
+    assert len(left) == 2 and not index_of(path).exists()
+    assert answer(cli, path) == expected
+    assert answer(cli, path) == expected
+    state = State.load(lock, path.name)  # what apply does under the state lock
+    state.checkpoint()
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".m.lock.index.")]
+
+
+def test_plan_writes_its_index_and_nothing_else(campaign, cli):
+    path = recorded_campaign(campaign)
+    before = sorted(os.listdir(path.parent))
+    assert answer(cli, path)[0] == 0
+    assert sorted(os.listdir(path.parent)) == sorted([*before, "m.lock.index"])
+    assert answer(cli, path)[0] == 0
+    assert sorted(os.listdir(path.parent)) == sorted([*before, "m.lock.index"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only folder")
+def test_a_read_only_folder_only_costs_speed(campaign, cli):
+    path = recorded_campaign(campaign)
+    expected = without_index(cli, path)
+    path.parent.chmod(0o555)
+    try:
+        assert answer(cli, path) == expected and not index_of(path).exists()
+    finally:
+        path.parent.chmod(0o755)
+
+
+def test_a_fifo_in_the_index_s_place_never_blocks(campaign, cli):
+    path = recorded_campaign(campaign)
+    expected = without_index(cli, path)
+    index_of(path).unlink()
+    os.mkfifo(index_of(path))
+    assert answer(cli, path) == expected
+    assert answer(cli, path) == expected
