@@ -3,6 +3,7 @@ the answer, or the error, it gives without one, and leaves nothing else behind."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -10,6 +11,8 @@ import signal
 import subprocess
 import sys
 import zlib
+from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,6 +67,61 @@ def test_a_dangling_link_in_the_journal_s_place_is_refused_as_it_always_was(camp
         code, output = answer(cli, path)
         assert code != 0 and "m.lock.journal: is a symbolic link" in output
         index_of(path).unlink(missing_ok=True)
+
+
+def rewrite(index: Path, change: Callable[[dict[str, object]], None]) -> None:
+    """Changes the index's parts and writes them back with a payload hash that matches them."""
+    with index.open("rb") as source:
+        magic, meta = source.readline(), json.loads(source.readline())
+        rows, buckets = meta["rows"], meta["buckets"]
+        parts: dict[str, object] = {"keys": source.read(meta["keys"])}
+        for name, code, count in (("ends", "I", rows), ("digests", "", 32 * rows)):
+            if code:
+                parts[name] = array(code)
+                parts[name].fromfile(source, count)  # type: ignore[attr-defined]
+            else:
+                parts[name] = source.read(count)
+        for name, count in (("hashes", rows), ("starts", buckets + 1), ("order", rows)):
+            parts[name] = array("I")
+            parts[name].fromfile(source, count)  # type: ignore[attr-defined]
+        parts["whole"] = source.read()
+    change(parts)
+    names = ("keys", "ends", "digests", "hashes", "starts", "order", "whole")
+    pieces = [bytes(parts[name]) for name in names]  # type: ignore[call-overload]
+    payload = hashlib.sha256()
+    for piece in pieces:
+        payload.update(piece)
+    meta["payload"] = payload.hexdigest()
+    index.write_bytes(magic + json.dumps(meta).encode() + b"\n" + b"".join(pieces))
+
+
+def order_past_the_rows(parts: dict[str, object]) -> None:
+    order = parts["order"]
+    assert isinstance(order, array)
+    order[0] = len(order) + 5
+
+
+def starts_past_the_order(parts: dict[str, object]) -> None:
+    starts = parts["starts"]
+    assert isinstance(starts, array)
+    starts[-1] += 3
+
+
+def ends_past_the_keys(parts: dict[str, object]) -> None:
+    ends = parts["ends"]
+    assert isinstance(ends, array)
+    ends[-1] += 4
+
+
+@pytest.mark.parametrize("damage", [order_past_the_rows, starts_past_the_order, ends_past_the_keys])
+def test_an_index_whose_parts_disagree_is_not_served(campaign, cli, damage):
+    """The payload hash catches damage, not an index written wrong (by a bug, another build,
+    a hand): parts that do not fit together must not crash plan or change its answer."""
+    path = recorded_campaign(campaign)
+    expected = without_index(cli, path)
+    assert expected[0] == 0
+    rewrite(index_of(path), damage)
+    assert answer(cli, path) == expected
 
 
 def crc_twins(count: int = 2) -> list[tuple[str, str]]:

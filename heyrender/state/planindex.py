@@ -141,13 +141,28 @@ def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts
     payload = hashlib.sha256()
     for piece in (keys, ends, digests, hashes, starts, order, text):
         payload.update(piece)
-    if payload.hexdigest() != meta.get("payload"):
+    if payload.hexdigest() != meta.get("payload") or not fitting(keys, ends, starts, order):
         return None
     whole: dict[str, Entry] = {}
     for number, line in enumerate(text.split(b"\n")[:-1], 1):
         entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
     return Parts(keys, ends, digests, hashes, starts, order, whole)
+
+
+def fitting(keys: bytearray, ends: array[int], starts: array[int], order: array[int]) -> bool:
+    """Whether the parts fit together, so that no lookup reads past an array: the payload
+    hash only proves them whole, not written right."""
+    rows = len(order)
+    if rows == 0:
+        return len(keys) == 0 and not any(starts)
+    return (
+        ends[-1] == len(keys)
+        and starts[0] == 0
+        and starts[-1] == rows
+        and max(starts) == rows
+        and max(order) < rows
+    )
 
 
 def exactly(source: io.BufferedReader, size: int) -> bytearray:
