@@ -124,6 +124,20 @@ def test_an_index_whose_parts_disagree_is_not_served(campaign, cli, damage):
     assert answer(cli, path) == expected
 
 
+def test_an_index_another_heyrender_release_wrote_is_not_served(campaign, cli):
+    """A later release may check lockfile rows more strictly, or keep other rows lean: an
+    index names the release that wrote it, and only that release reads it."""
+    path = recorded_campaign(campaign)
+    answer(cli, path)
+    lock = path.with_suffix(".lock")
+    content = planindex.lockfile_digest(lock)
+    assert content is not None and planindex.load(lock, path.name, content) is not None
+    magic, meta, rest = index_of(path).read_bytes().split(b"\n", 2)
+    older = json.loads(meta) | {"heyrender": "0.0.1"}
+    index_of(path).write_bytes(b"\n".join((magic, json.dumps(older).encode(), rest)))
+    assert planindex.load(lock, path.name, content) is None
+
+
 def crc_twins(count: int = 2) -> list[tuple[str, str]]:
     """Pairs of distinct ASCII keys with the same CRC-32."""
     rng = random.Random(3)

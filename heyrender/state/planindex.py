@@ -20,6 +20,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from heyrender import __version__
 from heyrender.errors import HeyrenderError
 from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
@@ -65,6 +66,19 @@ def lockfile_digest(lock_path: Path) -> bytes | None:
     return read.digest()
 
 
+def identity(manifest_name: str, content: bytes) -> dict[str, object]:
+    """What an index must name to serve: this lockfile's content under this manifest, read by
+    this release (a later one may check rows more strictly, or keep other rows lean)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "heyrender": __version__,
+        "lockfile": content.hex(),
+        "manifest": manifest_name,
+        "byteorder": sys.byteorder,
+    }
+
+
 def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> None:
     """Writes the index of the lockfile whose SHA-256 is `content`, when the folder allows:
     a read-only checkout only makes the next plan slower."""
@@ -74,11 +88,7 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
     for piece in (*pieces, whole):  # each written as it is in memory, never copied
         payload.update(piece)
     meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "lockfile": content.hex(),
-        "manifest": manifest_name,
-        "byteorder": sys.byteorder,
+        **identity(manifest_name, content),
         "rows": len(parts.ends),
         "keys": len(parts.keys),
         "ends": parts.ends.typecode,
@@ -116,13 +126,7 @@ def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts
     if source.readline(len(MAGIC)) != MAGIC:
         return None
     meta = json.loads(source.readline(META_LIMIT))
-    expected = {
-        "format": FORMAT,
-        "version": VERSION,
-        "lockfile": content.hex(),
-        "manifest": manifest_name,
-        "byteorder": sys.byteorder,
-    }
+    expected = identity(manifest_name, content)
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
         return None
     rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
