@@ -7,16 +7,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import json
 import math
 import random
 import struct
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from heyrender.campaign import manifest as manifests
-from heyrender.campaign.digest import canonical_bytes, canonical_json, digest
+from heyrender.campaign.digest import canonical_bytes, canonical_json, digest, may_differ
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.rows import Campaign
 
@@ -203,3 +205,24 @@ def test_bodies_built_from_a_manifest_hash_as_the_definition_does(tmp_path: Path
     assert len(rows) == len(CELLS)
     for row in rows:
         assert row.request == "sha256:" + reference(bodies[row.key]).hex(), row.key
+
+
+@pytest.mark.parametrize(
+    "script", ["We re-launch today", "Check your e-mail", "A free-trial, one-on-one", "e-"]
+)
+def test_words_with_e_dash_keep_the_fast_path(script: str) -> None:
+    """ "e-" after a letter is prose, never a float's exponent: such a body must not pay for
+    both encoders (a common script would cost more than before orjson)."""
+    body = {"script": script, "voice_settings": {"speed": 1.1}}
+    assert not may_differ(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    assert canonical_bytes(body) == canonical_json(body).encode()
+
+
+def test_every_small_float_orjson_writes_is_caught() -> None:
+    rng = random.Random(11)
+    for _ in range(20000):
+        number = rng.uniform(0, 1e-4) * 10.0 ** -rng.randint(0, 320)
+        for value in (number, -number):
+            text = orjson.dumps({"a": value})
+            if text != json.dumps({"a": value}, separators=(",", ":")).encode():
+                assert may_differ(text), text

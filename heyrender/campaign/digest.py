@@ -34,8 +34,13 @@ _canonical: Any = (
 # Where orjson's text may differ from json's: a float under 1e-4, which it writes with an
 # exponent of another form ("1e-7" for "1e-07") or as a decimal ("0.00001" for "1e-05"), and NaN
 # or an infinity, which it writes as null where json refuses them. A string that holds such
-# text only costs the slower path. (Three literal regexes search faster than `in`.)
-MARKS = tuple(re.compile(re.escape(mark)).search for mark in (b"e-", b"0.0000", b"null"))
+# text only costs the slower path (literal regexes search faster than `in`); "e-" counts only
+# after a digit, as in every exponent, for scripts often say "re-" or "e-mail".
+MARKS = (
+    re.compile(rb"e-(?<=[0-9]e-)").search,  # the literal first: scanned for as fast as one
+    re.compile(re.escape(b"0.0000")).search,
+    re.compile(re.escape(b"null")).search,
+)
 
 
 def may_differ(text: bytes) -> bool:
