@@ -22,6 +22,7 @@ from heyrender.campaign.rows import Campaign
 from heyrender.state import lockfile, planindex, view
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
+from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
 
 STATUSES = ("completed", "completed", "failed", "completed", "processing")
 
@@ -269,3 +270,32 @@ def test_a_fifo_in_the_index_s_place_never_blocks(campaign, cli):
     os.mkfifo(index_of(path))
     assert answer(cli, path) == expected
     assert answer(cli, path) == expected
+
+
+def test_the_index_apply_leaves_answers_as_the_lockfile_does(campaign, start_emulator):
+    """Real processes: an apply with failures leaves the index; the CSV then changes (a row
+    edited, one added, one removed), and plan answers with the index as without it."""
+    path = campaign(CAMPAIGN_MANIFEST, campaign_csv(12), name="drill")
+    emulator = start_emulator(
+        "--render-seconds", "0.2", "--max-concurrent", "12", "--fail-rate", "0.4"
+    )
+    fast = ("--poll-interval", "0.05", "--settle-grace", "0.5")
+    applied = heyrender("apply", path, "--yes", *fast, env=emulator.env())
+    assert "completed" in applied.stdout, applied.stdout + applied.stderr
+    assert index_of(path).is_file()
+    csv = path.parent / "people.csv"
+    lines = csv.read_text().splitlines()
+    lines[1] = lines[1].replace("Name0", "Renamed")
+    lines = [*lines[:-1], "new@x.io,New,a1"]
+    csv.write_text("\n".join(lines) + "\n")
+
+    def plan() -> str:
+        result = heyrender("plan", path, "--json", env=emulator.env())
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    with_index = plan()
+    data = json.loads(with_index)["summary"]
+    assert data["outdated"] + data["create"] >= 2 and data["orphaned"] == 1
+    index_of(path).unlink()
+    assert plan() == with_index
