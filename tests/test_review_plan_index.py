@@ -299,3 +299,19 @@ def test_the_index_apply_leaves_answers_as_the_lockfile_does(campaign, start_emu
     assert data["outdated"] + data["create"] >= 2 and data["orphaned"] == 1
     index_of(path).unlink()
     assert plan() == with_index
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"[" * 60000,  # deeper than json's recursion limit
+        b'{"rows": 1e999}',
+        b"\xff\xfe",
+        b"",
+    ],
+)
+def test_an_index_header_of_any_shape_is_ignored(campaign, cli, header):
+    path = recorded_campaign(campaign)
+    expected = without_index(cli, path)
+    index_of(path).write_bytes(planindex.MAGIC + header + b"\n" + b"\0" * 64)
+    assert answer(cli, path) == expected

@@ -116,7 +116,7 @@ def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
     with os.fdopen(fd, "rb") as source:
         try:
             return read(source, manifest_name, content)
-        except (EOFError, KeyError, OSError, TypeError, ValueError, HeyrenderError):
+        except (EOFError, KeyError, OSError, RecursionError, TypeError, ValueError, HeyrenderError):
             return None
 
 
