@@ -58,3 +58,11 @@ def test_a_quoted_date_is_text(campaign, cli):
     result = cli("render", path)
     assert result.exit_code == 0, result.output
     assert 'title: "2026-01-02"' in result.output
+
+
+@pytest.mark.parametrize("text", ["2026-01-02", "12", "yes", "null"])
+def test_a_str_tag_makes_text_as_quotes_do(campaign, cli, text):
+    path = campaign(MANIFEST.format(field=f"title: !!str {text}"))
+    result = cli("render", path)
+    assert result.exit_code == 0, result.output
+    assert f'title: "{text}"' in result.output or f"title: '{text}'" in result.output

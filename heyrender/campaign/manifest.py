@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema, templating
@@ -88,11 +88,17 @@ def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]]) -> Any:
     return builtin(node)
 
 
+STR_TAG = "tag:yaml.org,2002:str"
+
+
 def builtin(value: Any) -> Any:
-    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, ...) as the plain types."""
+    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, ...) as the plain types, and
+    `!!str 2026-01-02`, YAML's own way to write a string, as that string."""
     for kind in (bool, int, float, str):
         if isinstance(value, kind):
             return kind(value)
+    if isinstance(value, TaggedScalar) and str(value.tag) == STR_TAG:
+        return str(value.value)
     return value
 
 
