@@ -1,4 +1,4 @@
-"""plan's index of the lockfile, `<lockfile>.index`: the packed form of what plan reads from
+"""plan's index of the lockfile, `.<lockfile>.index`: the packed form of what plan reads from
 every row (state/view.py's PlanEntries), so that the next plan reads a few arrays instead of
 decoding every line of the lockfile.
 
@@ -49,7 +49,9 @@ class Parts:
 
 
 def index_path(lock_path: Path) -> Path:
-    return lock_path.with_name(lock_path.name + ".index")
+    """A hidden file, so the `.*.lock.*` line that keeps temporary files out of git keeps
+    it out too."""
+    return lock_path.with_name(f".{lock_path.name}.index")
 
 
 def lockfile_digest(lock_path: Path) -> bytes | None:
