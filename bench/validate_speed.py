@@ -246,7 +246,7 @@ def main() -> None:
             "plan": heyrender("plan", str(manifest)),
             "plan-cold": heyrender("plan", str(manifest)),
         }
-        index = manifest.with_suffix(".lock.index")
+        index = manifest.with_name(".bench.lock.index")
         lockfile_written = False
         for name, command in commands.items():
             if name not in wanted:

@@ -46,7 +46,7 @@ FILES = (
     ("NAME.lock", "Beside NAME.yaml: each row's request hash, video ID and status. Commit it."),
     ("NAME.lock.journal", "Every step of a running apply, folded into NAME.lock. Do not commit."),
     ("NAME.lock.owner", "The state lock of the apply that is running. Do not commit."),
-    ("NAME.lock.index", "plan's cache of NAME.lock, rebuilt when missing. Do not commit."),
+    (".NAME.lock.index", "plan's cache of NAME.lock, rebuilt when missing. Do not commit."),
 )
 
 

@@ -192,3 +192,10 @@ def test_the_index_answers_every_key_as_the_lockfile_does(tmp_path):
     assert loaded.whole == built.whole and len(loaded.whole) > 1000
     assert planindex.load(lock, "other.yaml", content) is None
     assert planindex.load(lock, "m.yaml", b"\0" * 32) is None
+
+
+def test_the_gitignore_line_for_temporary_files_covers_the_index(tmp_path):
+    from fnmatch import fnmatch
+
+    index = planindex.index_path(tmp_path / "outreach.lock")
+    assert fnmatch(index.name, ".*.lock.*") and not fnmatch("outreach.lock", ".*.lock.*")

@@ -34,8 +34,13 @@ _canonical: Any = (
 # Where orjson's text may differ from json's: a float under 1e-4, which it writes with an
 # exponent of another form ("1e-7" for "1e-07") or as a decimal ("0.00001" for "1e-05"), and NaN
 # or an infinity, which it writes as null where json refuses them. A string that holds such
-# text only costs the slower path. (Three literal regexes search faster than `in`.)
-MARKS = tuple(re.compile(re.escape(mark)).search for mark in (b"e-", b"0.0000", b"null"))
+# text only costs the slower path (literal regexes search faster than `in`); "e-" counts only
+# after a digit, as in every exponent, for scripts often say "re-" or "e-mail".
+MARKS = (
+    re.compile(rb"e-(?<=[0-9]e-)").search,  # the literal first: scanned for as fast as one
+    re.compile(re.escape(b"0.0000")).search,
+    re.compile(re.escape(b"null")).search,
+)
 
 
 def may_differ(text: bytes) -> bool:
@@ -53,7 +58,14 @@ def orjson_agrees() -> bool:
 
 
 FAST = orjson_agrees()
-SORTED = orjson.OPT_SORT_KEYS
+# Only what json writes too: a date, a dataclass or a subclass (a dict whose items() is not its
+# storage) goes to the default, which refuses it, so json's encoder decides.
+SORTED = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 def canonical_json(body: dict[str, Any]) -> str:
@@ -75,7 +87,7 @@ def canonical_bytes(body: dict[str, Any]) -> bytes:
         return canonical_json(body).encode()
     try:
         text = orjson.dumps(body, option=SORTED)
-    except TypeError:  # an integer past 64 bits, a string that is not text, a subclass...
+    except TypeError:  # an integer past 64 bits, a string that is not text, a subclass, a date...
         return canonical_json(body).encode()
     if may_differ(text):
         return canonical_json(body).encode()

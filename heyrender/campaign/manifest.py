@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema, templating
@@ -73,7 +75,8 @@ def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]]) -> Any:
     if isinstance(node, CommentedMap):
         out = {}
         for name, value in node.items():
-            line, column = node.lc.value(name) if value is not None else node.lc.key(name)
+            position = node.lc.value(name) if value is not None else None
+            line, column = position or node.lc.key(name) or (node.lc.line, node.lc.col)
             lines[(*path, str(name))] = (line + 1, column + 1)
             out[str(name)] = plain(value, (*path, str(name)), lines)
         return out
@@ -85,11 +88,17 @@ def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]]) -> Any:
     return builtin(node)
 
 
+STR_TAG = "tag:yaml.org,2002:str"
+
+
 def builtin(value: Any) -> Any:
-    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, ...) as the plain types."""
+    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, ...) as the plain types, and
+    `!!str 2026-01-02`, YAML's own way to write a string, as that string."""
     for kind in (bool, int, float, str):
         if isinstance(value, kind):
             return kind(value)
+    if isinstance(value, TaggedScalar) and str(value.tag) == STR_TAG:
+        return str(value.value)
     return value
 
 
@@ -121,17 +130,22 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     return data, lines
 
 
+JSON_SCALARS = (str, bool, int, float, type(None))
+
+
 def check_finite(path: Path, node: Any, at: Path_, lines: dict[Path_, tuple[int, int]]) -> None:
     """A YAML .nan or .inf anywhere is refused: JSON cannot carry it, and NaN passes every
-    minimum and maximum a schema sets."""
+    minimum and maximum a schema sets. So is a value JSON has no type for (an unquoted date, a
+    !!binary, a custom tag...) outside `vars`, whose values only templates read."""
+    problem = None
     if isinstance(node, float) and not math.isfinite(node):
+        problem = f"{node!r} is not a finite number; JSON and HeyGen take only finite numbers"
+    elif not isinstance(node, (*JSON_SCALARS, dict, list)) and at[:1] != ("vars",):
+        problem = f"a YAML {yaml_kind(node)} has no JSON form; quote it to make it text"
+    if problem:
         line, column = lines.get(at, (None, None))
         raise ManifestError(
-            path,
-            f"{node!r} is not a finite number; JSON and HeyGen take only finite numbers",
-            line=line,
-            column=column,
-            field=schema.dotted(at) or None,
+            path, problem, line=line, column=column, field=schema.dotted(at) or None
         )
     if isinstance(node, dict):
         for name, value in node.items():
@@ -139,6 +153,19 @@ def check_finite(path: Path, node: Any, at: Path_, lines: dict[Path_, tuple[int,
     elif isinstance(node, list):
         for index, value in enumerate(node):
             check_finite(path, value, (*at, index), lines)
+
+
+def yaml_kind(node: Any) -> str:
+    if isinstance(node, datetime.datetime):
+        return "timestamp"
+    if isinstance(node, datetime.date):
+        return "date"
+    if isinstance(node, (bytes, bytearray)):
+        return "binary value"
+    if isinstance(node, AbstractSet):
+        return "set"
+    tag = getattr(getattr(node, "tag", None), "value", None) or getattr(node, "tag", None)
+    return f"value tagged {tag}" if isinstance(tag, str) else f"{type(node).__name__} value"
 
 
 def load(path: str | Path, allow_outside: bool = False) -> Manifest:

@@ -1,4 +1,4 @@
-"""plan's index of the lockfile, `<lockfile>.index`: the packed form of what plan reads from
+"""plan's index of the lockfile, `.<lockfile>.index`: the packed form of what plan reads from
 every row (state/view.py's PlanEntries), so that the next plan reads a few arrays instead of
 decoding every line of the lockfile.
 
@@ -20,6 +20,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from heyrender import __version__
 from heyrender.errors import HeyrenderError
 from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
@@ -48,7 +49,9 @@ class Parts:
 
 
 def index_path(lock_path: Path) -> Path:
-    return lock_path.with_name(lock_path.name + ".index")
+    """A hidden file, so the `.*.lock.*` line that keeps temporary files out of git keeps
+    it out too."""
+    return lock_path.with_name(f".{lock_path.name}.index")
 
 
 def lockfile_digest(lock_path: Path) -> bytes | None:
@@ -65,6 +68,19 @@ def lockfile_digest(lock_path: Path) -> bytes | None:
     return read.digest()
 
 
+def identity(manifest_name: str, content: bytes) -> dict[str, object]:
+    """What an index must name to serve: this lockfile's content under this manifest, read by
+    this release (a later one may check rows more strictly, or keep other rows lean)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "heyrender": __version__,
+        "lockfile": content.hex(),
+        "manifest": manifest_name,
+        "byteorder": sys.byteorder,
+    }
+
+
 def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> None:
     """Writes the index of the lockfile whose SHA-256 is `content`, when the folder allows:
     a read-only checkout only makes the next plan slower."""
@@ -74,11 +90,7 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
     for piece in (*pieces, whole):  # each written as it is in memory, never copied
         payload.update(piece)
     meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "lockfile": content.hex(),
-        "manifest": manifest_name,
-        "byteorder": sys.byteorder,
+        **identity(manifest_name, content),
         "rows": len(parts.ends),
         "keys": len(parts.keys),
         "ends": parts.ends.typecode,
@@ -106,7 +118,7 @@ def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
     with os.fdopen(fd, "rb") as source:
         try:
             return read(source, manifest_name, content)
-        except (EOFError, KeyError, OSError, TypeError, ValueError, HeyrenderError):
+        except (EOFError, KeyError, OSError, RecursionError, TypeError, ValueError, HeyrenderError):
             return None
 
 
@@ -116,13 +128,7 @@ def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts
     if source.readline(len(MAGIC)) != MAGIC:
         return None
     meta = json.loads(source.readline(META_LIMIT))
-    expected = {
-        "format": FORMAT,
-        "version": VERSION,
-        "lockfile": content.hex(),
-        "manifest": manifest_name,
-        "byteorder": sys.byteorder,
-    }
+    expected = identity(manifest_name, content)
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
         return None
     rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
@@ -141,13 +147,28 @@ def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts
     payload = hashlib.sha256()
     for piece in (keys, ends, digests, hashes, starts, order, text):
         payload.update(piece)
-    if payload.hexdigest() != meta.get("payload"):
+    if payload.hexdigest() != meta.get("payload") or not fitting(keys, ends, starts, order):
         return None
     whole: dict[str, Entry] = {}
     for number, line in enumerate(text.split(b"\n")[:-1], 1):
         entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
     return Parts(keys, ends, digests, hashes, starts, order, whole)
+
+
+def fitting(keys: bytearray, ends: array[int], starts: array[int], order: array[int]) -> bool:
+    """Whether the parts fit together, so that no lookup reads past an array: the payload
+    hash only proves them whole, not written right."""
+    rows = len(order)
+    if rows == 0:
+        return len(keys) == 0 and not any(starts)
+    return (
+        ends[-1] == len(keys)
+        and starts[0] == 0
+        and starts[-1] == rows
+        and max(starts) == rows
+        and max(order) < rows
+    )
 
 
 def exactly(source: io.BufferedReader, size: int) -> bytearray:

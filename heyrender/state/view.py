@@ -5,6 +5,7 @@ an Entry per row, so `status` on 100k rows holds one row at a time."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import zlib
 from array import array
@@ -239,7 +240,8 @@ def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
     """What plan compares the campaign with: from the plan index when it was built from
     exactly this lockfile and no run has journaled since; otherwise streamed from the
     lockfile (and journal), then kept in a fresh index for the next plan."""
-    if store.journal_path(lock_path).exists():  # a run in progress, or cut short
+    # A run in progress or cut short; a link there (even a dangling one) is refused, as ever.
+    if os.path.lexists(store.journal_path(lock_path)):
         return recorded(lock_path, manifest_name, PlanEntries.of)
     content = planindex.lockfile_digest(lock_path)
     if content is None:  # no lockfile yet
