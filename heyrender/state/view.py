@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from zlib import crc32
 
 from heyrender.errors import LockfileError
 from heyrender.state import lockfile, planindex, store
@@ -84,10 +84,9 @@ COMPLETED = "completed"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def key_hash(key: bytes) -> int:
-    """32 bits of a key's UTF-8, the same in every process (unlike hash()), so that an index
-    built by one plan serves the next."""
-    return zlib.crc32(key)
+# 32 bits of a key's UTF-8 (its CRC-32), the same in every process (unlike hash()), so that an
+# index built by one plan serves the next.
+key_hash = crc32
 
 
 class PlanEntries(Mapping[str, Entry]):
@@ -194,22 +193,15 @@ class BucketIndex:
         """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: plan
         asks it of every row."""
         wanted = key.encode("utf-8", "surrogatepass")
-        value = key_hash(wanted)
+        value = crc32(wanted)
+        starts = self.starts
         bucket = value >> self._shift
-        hashes, order, starts, keys, ends = (
-            self.hashes,
-            self.order,
-            self.starts,
-            self.keys,
-            self.ends,
-        )
         for position in range(starts[bucket], starts[bucket + 1]):
-            index = order[position]
-            if (
-                hashes[index] == value
-                and keys[ends[index - 1] if index else 0 : ends[index]] == wanted
-            ):
-                return index
+            index = self.order[position]
+            if self.hashes[index] == value:  # attributes read where needed: cheaper, once
+                ends = self.ends
+                if self.keys[ends[index - 1] if index else 0 : ends[index]] == wanted:
+                    return index
         return -1
 
 
