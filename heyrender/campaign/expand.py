@@ -12,7 +12,6 @@ from jinja2 import TemplateError
 
 from heyrender.campaign import repeats, schema, templating
 from heyrender.campaign.csvsource import CsvSource, Row, Span
-from heyrender.campaign.digest import request_hash
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, MediaUse, uses_media
 from heyrender.campaign.repeats import Ledger
@@ -82,6 +81,8 @@ class ExpandedRow:
     @property
     def request_hash(self) -> str:
         """Over the manifest's vocabulary, so switching API does not make done rows outdated."""
+        from heyrender.campaign.digest import request_hash  # validate never hashes: not loaded
+
         return request_hash(self.body or {})
 
     @property
