@@ -34,7 +34,10 @@ schemas:
 demo: install
 	$(BIN)/python examples/demo.py
 
+# Measured as installed, with bytecode: some machines set PYTHONDONTWRITEBYTECODE, and every
+# start would then compile heyrender's sources again.
 bench: install
+	$(BIN)/python -m compileall -q heyrender
 	$(BIN)/python bench/validate_speed.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/emulator_rps.py
