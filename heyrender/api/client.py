@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from heyrender.api import wire
+from heyrender.api.transport import lean_transport
 from heyrender.errors import (
     ApiError,
     ConfigError,
@@ -129,7 +130,7 @@ class HeyGenClient:
             headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             limits=limits,
-            transport=transport,
+            transport=transport or lean_transport(limits),
             follow_redirects=False,
         )
 
