@@ -138,6 +138,7 @@ class HeyGenClient:
         # one frees (O(queued x pool) per request): queue here instead, at most one request
         # per connection in httpcore's hands.
         self._gate = asyncio.Semaphore(settings.max_connections)
+        self._create_timeout = self._timeout(settings.create_timeout)
 
     def __repr__(self) -> str:
         return f"HeyGenClient({self.settings.base_url!r})"
@@ -177,7 +178,7 @@ class HeyGenClient:
                         path,
                         json=body,
                         headers=headers,
-                        timeout=self._timeout(self.settings.create_timeout),
+                        timeout=self._create_timeout,
                     )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never left this machine: safe to try again
