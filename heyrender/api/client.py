@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from heyrender.api import wire
+from heyrender.api.transport import lean_transport
 from heyrender.errors import (
     ApiError,
     ConfigError,
@@ -129,7 +130,7 @@ class HeyGenClient:
             headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             limits=limits,
-            transport=transport,
+            transport=transport or lean_transport(limits),
             follow_redirects=False,
         )
 
@@ -137,6 +138,7 @@ class HeyGenClient:
         # one frees (O(queued x pool) per request): queue here instead, at most one request
         # per connection in httpcore's hands.
         self._gate = asyncio.Semaphore(settings.max_connections)
+        self._create_timeout = self._timeout(settings.create_timeout)
 
     def __repr__(self) -> str:
         return f"HeyGenClient({self.settings.base_url!r})"
@@ -176,7 +178,7 @@ class HeyGenClient:
                         path,
                         json=body,
                         headers=headers,
-                        timeout=self._timeout(self.settings.create_timeout),
+                        timeout=self._create_timeout,
                     )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never left this machine: safe to try again

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -24,10 +25,20 @@ from heyrender.status import UNSETTLED, Status
 
 FORMAT_VERSION = 1
 HEADER_KEY = "heyrender_lockfile"
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+_last_second: list[tuple[int, str]] = [(-1, "")]
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC second; formatted once per second (apply stamps every record)."""
+    second = int(time.time())
+    cached = _last_second[0]
+    if cached[0] != second:
+        cached = (second, datetime.fromtimestamp(second, timezone.utc).strftime(ISO_FORMAT))
+        _last_second[0] = cached
+    return cached[1]
 
 
 def parse_iso(text: str | None) -> float | None:
