@@ -18,17 +18,27 @@ from heyrender.state.store import State
 STATUSES = ("completed", "completed", "completed", "failed", "processing", "submitting")
 
 
-def recorded_campaign(campaign, rows: int = 60) -> Path:
-    """A campaign whose lockfile has every row: most completed, some failed or running."""
-    csv = "email,name,avatar\n" + "".join(f"p{i}@x.io,Pé{i},a{i % 3}\n" for i in range(rows))
+def recorded_campaign(
+    campaign,
+    rows: int = 60,
+    *,
+    csv: str | None = None,
+    statuses: tuple[str, ...] = STATUSES,
+    outdated: bool = False,
+    orphan: bool = False,
+) -> Path:
+    """A campaign whose lockfile has every row: most completed, some failed or running;
+    with `outdated`, every seventh row asked for another request; with `orphan`, one row
+    that is no longer in the CSV."""
+    csv = csv or "email,name,avatar\n" + "".join(f"p{i}@x.io,Pé{i},a{i % 3}\n" for i in range(rows))
     path = campaign(csv=csv)
     manifest = manifests.load(path)
     entries = {}
     for i, row in enumerate(Campaign.expand(manifest).rows):
-        status = STATUSES[i % len(STATUSES)]
+        status = statuses[i % len(statuses)]
         entries[row.key] = Entry(
             row.key,
-            row.request,
+            "sha256:" + "0" * 64 if outdated and i % 7 == 0 else row.request,
             status,
             title=f"t{i}",
             video_id=None if status == "submitting" else f"v{i}",
@@ -36,6 +46,8 @@ def recorded_campaign(campaign, rows: int = 60) -> Path:
             previous_video_ids=("old",) if i % 5 == 0 else (),
             failure_code="E" if status == "failed" else None,
         )
+    if orphan:
+        entries["gone@x.io"] = Entry("gone@x.io", "sha256:" + "1" * 64, "completed", video_id="g")
     lockfile.save(manifest.lockfile_path, entries, path.name)
     return path
 

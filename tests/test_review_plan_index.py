@@ -17,33 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from heyrender.campaign import manifest as manifests
-from heyrender.campaign.rows import Campaign
 from heyrender.state import lockfile, planindex, view
 from heyrender.state.lockfile import Entry
 from heyrender.state.store import State
 from tests.conftest import CAMPAIGN_MANIFEST, campaign_csv, heyrender
+from tests.test_plan_index import recorded_campaign as recorded
 
 STATUSES = ("completed", "completed", "failed", "completed", "processing")
+ROWS = "email,name,avatar\n" + "".join(f"p{i}@x.io,N{i},a1\n" for i in range(40))
 
 
 def recorded_campaign(campaign, csv: str | None = None, outdated: bool = True) -> Path:
-    csv = csv or "email,name,avatar\n" + "".join(f"p{i}@x.io,N{i},a1\n" for i in range(40))
-    path = campaign(csv=csv)
-    manifest = manifests.load(path)
-    entries = {}
-    for i, row in enumerate(Campaign.expand(manifest).rows):
-        status = STATUSES[i % len(STATUSES)]
-        entries[row.key] = Entry(
-            row.key,
-            row.request if i % 7 or not outdated else "sha256:" + "0" * 64,
-            status,
-            video_id=f"v{i}",
-            failure_code="E" if status == "failed" else None,
-        )
-    entries["gone@x.io"] = Entry("gone@x.io", "sha256:" + "1" * 64, "completed", video_id="g")
-    lockfile.save(manifest.lockfile_path, entries, path.name)
-    return path
+    return recorded(campaign, csv=csv or ROWS, statuses=STATUSES, outdated=outdated, orphan=True)
 
 
 def index_of(path: Path) -> Path:
