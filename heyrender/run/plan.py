@@ -139,7 +139,7 @@ class DoneRows:
     no place in the packed rows. Pass its keep to Campaign.expand, then itself to diff()."""
 
     def __init__(self, entries: PlanEntries, shown: int) -> None:
-        self.find, self.digests = entries.find, entries.parts.digests
+        self.find, self.digest_at = entries.find, entries.digest_at
         self.shown = shown
         self.matched = bytearray(entries.lean_count)
         self.count = 0
@@ -147,7 +147,7 @@ class DoneRows:
 
     def keep(self, key: str, digest: bytes) -> bool:
         found = self.find(key)
-        if found < 0 or self.digests[32 * found : 32 * found + 32] != digest:
+        if found < 0 or self.digest_at(found) != digest:
             return True
         self.matched[found] = 1
         self.count += 1

@@ -8,6 +8,7 @@ A change to one row changes only that row's line in a git diff. Written atomical
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -28,17 +29,14 @@ HEADER_KEY = "heyrender_lockfile"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-_last_second: list[tuple[int, str]] = [(-1, "")]
-
-
 def now_iso() -> str:
     """The current UTC second; formatted once per second (apply stamps every record)."""
-    second = int(time.time())
-    cached = _last_second[0]
-    if cached[0] != second:
-        cached = (second, datetime.fromtimestamp(second, timezone.utc).strftime(ISO_FORMAT))
-        _last_second[0] = cached
-    return cached[1]
+    return iso_second(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)
+def iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime(ISO_FORMAT)
 
 
 def parse_iso(text: str | None) -> float | None:

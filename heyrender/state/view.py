@@ -193,7 +193,7 @@ class BucketIndex:
         """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: plan
         asks it of every row."""
         wanted = key.encode("utf-8", "surrogatepass")
-        value = crc32(wanted)
+        value = key_hash(wanted)
         starts = self.starts
         bucket = value >> self._shift
         for position in range(starts[bucket], starts[bucket + 1]):
@@ -241,6 +241,8 @@ def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
     cached = planindex.load(lock_path, manifest_name, content)
     if cached is not None:
         return PlanEntries(cached)
+    # The bytes parsed are hashed again as they are read: the lockfile may have been replaced
+    # since `content`, and the index must name exactly what it holds.
     read = hashlib.sha256()
     try:  # the journal was absent a moment ago: a run that starts now is not seen, as before
         entries = PlanEntries.of(merged(lock_path, manifest_name, {}, read.update))
