@@ -7,6 +7,12 @@ exactly that content and no journal beside it. Anything else (an edit, a git pul
 progress or cut short, a damaged or foreign index) and plan reads the lockfile as before, then
 writes a fresh index. It is a cache, never state: deleting it costs one slower plan; it is not
 committed.
+
+Hashing the lockfile takes longer than reading the index, so the index also names the
+lockfile's stamp (device, inode, size, modification and change times) and plan skips the hash
+while the stamp is the same, as git does for its work tree: every write sets a file's change
+time, which no tool can set back. A write in the clock tick the index was written in could
+leave the change time as it was, so the stamp is trusted only when it is from an earlier tick.
 """
 
 from __future__ import annotations
@@ -54,6 +60,21 @@ def index_path(lock_path: Path) -> Path:
     return lock_path.with_name(f".{lock_path.name}.index")
 
 
+Stamp = tuple[int, int, int, int, int]
+
+
+def stamp_of(lock_path: Path) -> Stamp | None:
+    """The lockfile's stamp, or None when there is no lockfile."""
+    fd = files.open_existing(lock_path)
+    if fd is None:
+        return None
+    try:
+        found = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
 def lockfile_digest(lock_path: Path) -> bytes | None:
     """The SHA-256 of the lockfile's bytes, or None when there is no lockfile."""
     fd = files.open_existing(lock_path)
@@ -68,29 +89,33 @@ def lockfile_digest(lock_path: Path) -> bytes | None:
     return read.digest()
 
 
-def identity(manifest_name: str, content: bytes) -> dict[str, object]:
-    """What an index must name to serve: this lockfile's content under this manifest, read by
-    this release (a later one may check rows more strictly, or keep other rows lean)."""
+def identity(manifest_name: str) -> dict[str, object]:
+    """What an index must name to serve, besides the lockfile: this manifest, read by this
+    release (a later one may check rows more strictly, or keep other rows lean)."""
     return {
         "format": FORMAT,
         "version": VERSION,
         "heyrender": __version__,
-        "lockfile": content.hex(),
         "manifest": manifest_name,
         "byteorder": sys.byteorder,
     }
 
 
-def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> None:
-    """Writes the index of the lockfile whose SHA-256 is `content`, when the folder allows:
-    a read-only checkout only makes the next plan slower."""
+def save(
+    lock_path: Path, manifest_name: str, content: bytes, stamp: Stamp | None, parts: Parts
+) -> None:
+    """Writes the index of the lockfile whose SHA-256 is `content` and whose stamp, while it
+    was read, was `stamp` (None: it changed meanwhile), when the folder allows: a read-only
+    checkout only makes the next plan slower."""
     whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
     pieces = (parts.keys, parts.ends, parts.digests, parts.hashes, parts.starts, parts.order)
     payload = hashlib.sha256()
     for piece in (*pieces, whole):  # each written as it is in memory, never copied
         payload.update(piece)
     meta = {
-        **identity(manifest_name, content),
+        **identity(manifest_name),
+        "lockfile": content.hex(),
+        "stamp": stamp,
         "rows": len(parts.ends),
         "keys": len(parts.keys),
         "ends": parts.ends.typecode,
@@ -106,9 +131,9 @@ def save(lock_path: Path, manifest_name: str, content: bytes, parts: Parts) -> N
         pass
 
 
-def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
-    """The index of the lockfile whose SHA-256 is `content`, or None when there is none,
-    or it was built from other content, or it is damaged in any way."""
+def load(lock_path: Path, manifest_name: str) -> Parts | None:
+    """The index of the lockfile as it is now, or None when there is none, or it was built
+    from other content, or it is damaged in any way."""
     try:
         fd = files.open_existing(index_path(lock_path))
     except HeyrenderError:  # a link or a folder: never followed, never read
@@ -117,19 +142,21 @@ def load(lock_path: Path, manifest_name: str, content: bytes) -> Parts | None:
         return None
     with os.fdopen(fd, "rb") as source:
         try:
-            return read(source, manifest_name, content)
+            return read(source, lock_path, manifest_name)
         except (EOFError, KeyError, OSError, RecursionError, TypeError, ValueError, HeyrenderError):
             return None
 
 
-def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts | None:
+def read(source: io.BufferedReader, lock_path: Path, manifest_name: str) -> Parts | None:
     """Each part read straight into its own array: indexing an array is faster than
     indexing a memoryview, and no second copy of the file is held."""
     if source.readline(len(MAGIC)) != MAGIC:
         return None
     meta = json.loads(source.readline(META_LIMIT))
-    expected = identity(manifest_name, content)
+    expected = identity(manifest_name)
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
+        return None
+    if not names_the_lockfile(meta, lock_path, os.fstat(source.fileno()).st_mtime_ns):
         return None
     rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
     if code not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
@@ -154,6 +181,18 @@ def read(source: io.BufferedReader, manifest_name: str, content: bytes) -> Parts
         entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
     return Parts(keys, ends, digests, hashes, starts, order, whole)
+
+
+def names_the_lockfile(meta: dict[str, object], lock_path: Path, written_ns: int) -> bool:
+    """Whether the index was built from the lockfile as it is now: its stamp unchanged since
+    a tick before the index was written, or else its content hashed again."""
+    stamp = stamp_of(lock_path)
+    if stamp is None:
+        return False
+    if meta.get("stamp") == list(stamp) and stamp[4] < written_ns:
+        return True
+    content = lockfile_digest(lock_path)
+    return content is not None and meta.get("lockfile") == content.hex()
 
 
 def fitting(keys: bytearray, ends: array[int], starts: array[int], order: array[int]) -> bool:

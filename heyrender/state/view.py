@@ -235,18 +235,19 @@ def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
     # A run in progress or cut short; a link there (even a dangling one) is refused, as ever.
     if os.path.lexists(store.journal_path(lock_path)):
         return recorded(lock_path, manifest_name, PlanEntries.of)
-    content = planindex.lockfile_digest(lock_path)
-    if content is None:  # no lockfile yet
-        return recorded(lock_path, manifest_name, PlanEntries.of)
-    cached = planindex.load(lock_path, manifest_name, content)
+    cached = planindex.load(lock_path, manifest_name)
     if cached is not None:
         return PlanEntries(cached)
-    # The bytes parsed are hashed again as they are read: the lockfile may have been replaced
-    # since `content`, and the index must name exactly what it holds.
+    stamp = planindex.stamp_of(lock_path)
+    if stamp is None:  # no lockfile yet
+        return recorded(lock_path, manifest_name, PlanEntries.of)
+    # The index names exactly the bytes parsed, hashed as they are read, and their stamp only
+    # when the lockfile kept it from before the read to after it.
     read = hashlib.sha256()
     try:  # the journal was absent a moment ago: a run that starts now is not seen, as before
         entries = PlanEntries.of(merged(lock_path, manifest_name, {}, read.update))
     except Unsorted:
         return recorded(lock_path, manifest_name, PlanEntries.of)
-    planindex.save(lock_path, manifest_name, read.digest(), entries.parts)
+    unchanged = stamp if planindex.stamp_of(lock_path) == stamp else None
+    planindex.save(lock_path, manifest_name, read.digest(), unchanged, entries.parts)
     return entries
