@@ -1,4 +1,4 @@
-"""An async HTTP client for HeyGen: timeouts that fit the API, retries only where they are safe.
+"""An async HTTP client for HeyGen: timeouts that fit the API, retries (retrying.py) where safe.
 
 It knows envelopes and error classes (wire.py), not paths: those belong to the adapters
 (v2.py, v3.py) behind the provider boundary (provider.py).

@@ -1,11 +1,11 @@
 """One retry policy for every HeyGen call: what may be sent again, how often, after how long.
 
-    a connection that could not be made   sent again at once-ish, `connect_attempts` in all
-    a lost answer, a 5xx, a 408/409       backoff with full jitter, `attempts` in all;
-                                          a create's (OutcomeUnknown) only if `resend_unknown`
-    409 request_in_progress on a create   the same key again after a short pause
-    429                                   Retry-After, capped, jittered (or handed back)
-    anything else                         raised at once
+    no connection (refused, DNS, no free one)  short backoff, `connect_attempts` in all
+    a lost answer, a 5xx, a 408/409            backoff with full jitter, `attempts` in all;
+                                               a create's (OutcomeUnknown) only with a key
+    409 request_in_progress on a create        the same key again after a short pause
+    429                                        Retry-After, capped, jittered (or handed back)
+    anything else                              raised at once
 
 Each call says what one attempt is (send, then read the answer into a payload or an
 ApiError); `retried` runs it under a policy. The wording of transport failures is the
