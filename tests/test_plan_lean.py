@@ -107,7 +107,7 @@ def test_rows_left_out_as_done_give_the_same_shown_plan() -> None:
     entries = recorded()
     invalid = {"broken", "broken-failed"}
     lean = PlanEntries.of([[as_row(entries[key]) for key in sorted(entries)]])
-    done = DoneRows(lean, 10)
+    done = DoneRows(lean)
     rows = Rows()
     for line, key in enumerate(KEYS, 2):
         if key in invalid:

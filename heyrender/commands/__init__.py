@@ -110,7 +110,7 @@ def plan(
         result = diff(campaign.rows, entries)
     else:  # the rows already done are only counted, not kept
         entries = plan_entries(manifest.lockfile_path, manifest.path.name)
-        done = DoneRows(entries, output.SHOWN_PER_GROUP)
+        done = DoneRows(entries)
         campaign = Campaign.expand(manifest, keep=done.keep)
         result = diff(campaign.rows, entries, output.SHOWN_PER_GROUP, done)
     files = campaign.media_files(list(result["create"]))

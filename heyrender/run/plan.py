@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from heyrender.campaign.rows import DIGEST, Desired, Rows
+from heyrender.campaign.rows import DIGEST, Desired, Keep, Rows
 from heyrender.state.lockfile import Entry
 from heyrender.state.view import PlanEntries
 from heyrender.status import RETRYABLE, UNSETTLED, Status
@@ -133,28 +133,41 @@ def reason(entry: Entry | None) -> str | None:
     return "not created: " + (entry.failure_message or "the last create did not land")
 
 
+SEEN, DONE = 1, 2  # a lean lockfile row's mark: its key is in the CSV; it is done as well
+
+
 class DoneRows:
     """Spots, while the campaign expands, the rows whose request is exactly what a completed
-    lockfile row asked: they are counted (with their first keys, for the text plan) and need
-    no place in the packed rows. Pass its keep to Campaign.expand, then itself to diff()."""
+    lockfile row asked: they are marked on plan's lean entries and need no place in the packed
+    rows. Pass its keep to Campaign.expand, then itself to diff()."""
 
-    def __init__(self, entries: PlanEntries, shown: int) -> None:
-        self.find, self.digest_at = entries.find, entries.digest_at
-        self.shown = shown
-        self.matched = bytearray(entries.lean_count)
-        self.count = 0
-        self.first: list[str] = []
+    def __init__(self, entries: PlanEntries) -> None:
+        self.entries = entries
+        self.marks = bytearray(entries.lean_count)
+        completed_with, marks = entries.completed_with, self.marks
 
-    def keep(self, key: str, digest: bytes) -> bool:
-        found = self.find(key)
-        if found < 0 or self.digest_at(found) != digest:
-            return True
-        self.matched[found] = 1
-        self.count += 1
-        self.first.append(key)
-        if len(self.first) > 4 * self.shown + 1024:
-            self.first = heapq.nsmallest(self.shown, self.first)
-        return False
+        def keep(key: str, digest: bytes) -> bool:
+            found = completed_with(key, digest)
+            if found < 0:
+                return True
+            marks[found] = DONE
+            return False
+
+        self.keep: Keep = keep
+
+    @property
+    def count(self) -> int:
+        return self.marks.count(DONE)
+
+    def keys(self, shown: int | None = None) -> list[str]:
+        """The keys of the rows left out as done, the first `shown` of them (lean rows are
+        numbered in key order)."""
+        out: list[str] = []
+        found = self.marks.find(DONE)
+        while found >= 0 and (shown is None or len(out) < shown):
+            out.append(self.entries.key_at(found))
+            found = self.marks.find(DONE, found + 1)
+        return out
 
 
 def diff(
@@ -197,15 +210,15 @@ def packed_diff(
     reasons: dict[str, str] = {}
     digests, problems, whole = rows.digests, rows.problems, entries.whole
     invalid, create, outdated = groups["invalid"], groups["create"], groups["outdated"]
-    done: list[str] = [] if left_out is None else left_out.first
+    done: list[str] = [] if left_out is None else left_out.keys(done_shown)
     done_count = 0 if left_out is None else left_out.count
-    matched = bytearray(entries.lean_count) if left_out is None else left_out.matched
+    marks = bytearray(entries.lean_count) if left_out is None else left_out.marks
     whole_matched: set[str] = set()
     find, digest_at = entries.find, entries.digest_at
     for index, key in enumerate(rows.keys):
         found = find(key)
         if found >= 0:
-            matched[found] = 1
+            marks[found] = SEEN
         if index in problems:
             invalid.append(key)
             if found < 0 and key in whole:
@@ -232,10 +245,8 @@ def packed_diff(
         why = reason(entry) if group == "create" else None
         if why:
             reasons[key] = why
-    if left_out is not None and done_shown is None and left_out.count > len(done):
-        raise ValueError("every done key was asked for, but only the first were kept")
     groups["done"] = done if done_shown is None else heapq.nsmallest(done_shown, done)
-    groups["orphaned"] = [entries.key_at(i) for i, seen in enumerate(matched) if not seen]
+    groups["orphaned"] = [entries.key_at(i) for i, mark in enumerate(marks) if not mark]
     groups["orphaned"] += [key for key in whole if key not in whole_matched]
     counts = {group: len(keys) for group, keys in groups.items()}
     counts["done"] = done_count
