@@ -126,18 +126,8 @@ class HeyGenClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
         self.requests = 0
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        )
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=limits,
-            transport=transport or lean_transport(limits),
-            follow_redirects=False,
-        )
+        transport = transport or lean_transport(pool_limits(settings))
+        self._http = api_client(settings, settings.read_timeout, transport)
 
         # httpcore matches every queued request against every pooled connection each time
         # one frees (O(queued x pool) per request): queue here instead, at most one request
@@ -279,6 +269,27 @@ class HeyGenClient:
 
     def _timeout(self, read: float) -> httpx.Timeout:
         return httpx.Timeout(read, connect=self.settings.connect_timeout)
+
+
+def pool_limits(settings: Settings) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+
+
+def api_client(
+    settings: Settings, read_timeout: float, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """An httpx client for HeyGen's API: its base URL, the key in its header, no redirects."""
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
+        timeout=httpx.Timeout(read_timeout, connect=settings.connect_timeout),
+        limits=pool_limits(settings),
+        transport=transport,
+        follow_redirects=False,
+    )
 
 
 def payload_of(response: httpx.Response, api_key: ApiKey, *, creating: bool) -> Any:

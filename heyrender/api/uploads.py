@@ -17,7 +17,14 @@ from typing import Any, Protocol
 import httpx
 
 from heyrender.api import wire
-from heyrender.api.client import Settings, describe, failure_of, file_server, payload_of
+from heyrender.api.client import (
+    Settings,
+    api_client,
+    describe,
+    failure_of,
+    file_server,
+    payload_of,
+)
 from heyrender.api.retrying import Wording, retried
 from heyrender.errors import ApiError, InvalidRequest, TransientError
 
@@ -83,13 +90,7 @@ class Uploader:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
-            timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=settings.connect_timeout),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._http = api_client(settings, UPLOAD_TIMEOUT, transport)
         # the direct-upload URL is presigned and may be on another host: never send the key
         self._plain = httpx.AsyncClient(
             timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=settings.connect_timeout),
