@@ -112,7 +112,7 @@ def test_rows_left_out_as_done_give_the_same_shown_plan() -> None:
     for line, key in enumerate(KEYS, 2):
         if key in invalid:
             rows.add(key, line, digest(key), [FieldProblem("voice_id", "required")])
-        elif done.keep(key, digest(key)):
+        elif done.keep(key, digest(key), {}):
             rows.add(key, line, digest(key), [])
     assert len(rows) == len(KEYS) - 25, "the done rows are not kept"
     shown = diff(rows, lean, 10, done)

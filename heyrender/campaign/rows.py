@@ -37,7 +37,8 @@ class Desired:
 
 
 KINDS = tuple(AvatarKind)
-Keep = Callable[[str, bytes], bool]  # (key, request digest) -> whether to keep the row
+# (key, request digest, body) -> whether to keep the row
+Keep = Callable[[str, bytes, dict[str, Any]], bool]
 NO_COST = float("nan")
 
 
@@ -143,7 +144,7 @@ class Campaign:
     def expand(cls, manifest: Manifest, keep: Keep | None = None) -> Campaign:
         """One pass: every row's request hash and problems, but no bodies kept.
 
-        With `keep`, a valid row for which keep(key, digest) is false is validated and
+        With `keep`, a valid row for which keep(key, digest, body) is false is validated and
         counted but left out of `rows` (plan leaves out the rows already done this way).
         """
         campaign = cls(manifest)
@@ -153,7 +154,7 @@ class Campaign:
         for row in checked_rows(expansion):
             result.count(row)
             digest = request_digest(row.body or {})
-            if keep is not None and not row.problems and not keep(row.key, digest):
+            if keep is not None and not row.problems and not keep(row.key, digest, row.body or {}):
                 continue
             cost = manifest.cost.row(row.body) if row.body is not None else None
             rows.add(row.key, row.line, digest, row.problems, row.media, cost)

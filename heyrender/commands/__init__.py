@@ -104,15 +104,17 @@ def plan(
         from heyrender.commands.destinations import check_file
 
         check_file(manifest, out)
+    rendered: dict[str, dict[str, str]] = {}  # field hashes of outdated rows, as they render
     if as_json or show_all or out is not None:  # every key of every group
         campaign = Campaign.expand(manifest)
         entries = plan_entries(manifest.lockfile_path, manifest.path.name)
         result = diff(campaign.rows, entries)
     else:  # the rows already done are only counted, not kept
         entries = plan_entries(manifest.lockfile_path, manifest.path.name)
-        done = DoneRows(entries)
+        done = DoneRows(entries, named=output.SHOWN_PER_GROUP)
         campaign = Campaign.expand(manifest, keep=done.keep)
         result = diff(campaign.rows, entries, output.SHOWN_PER_GROUP, done)
+        rendered = done.outdated_fields
     files = campaign.media_files(list(result["create"]))
     if files:  # the upload machinery (and its HTTP client) is imported only when needed
         from heyrender.run.uploads import plan_uploads
@@ -120,9 +122,15 @@ def plan(
 
         uploads = plan_uploads(files, AssetStore.at(manifest.campaign.root))
     cost = changes.estimate(campaign.rows, result["create"])
-    recorded = changes.recorded_fields(manifest, result["outdated"])
-    current = changes.current_fields(manifest, result["outdated"])
-    outdated = changes.changed_fields(current, recorded, result["outdated"])
+    # the fields that changed, for every outdated row listed: as text, only the first few
+    named = (
+        result["outdated"] if as_json or show_all else result["outdated"][: output.SHOWN_PER_GROUP]
+    )
+    recorded = changes.recorded_fields(manifest, named)
+    current = rendered | changes.current_fields(
+        manifest, [key for key in named if key not in rendered], campaign.rows
+    )
+    outdated = changes.changed_fields(current, recorded, named)
     if out is not None:
         from heyrender.run import saved_plan
 

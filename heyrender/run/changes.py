@@ -44,13 +44,18 @@ def recorded_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[s
     return recorded(manifest.lockfile_path, manifest.path.name, pick)
 
 
-def current_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[str, str]]:
-    """The field hashes of these rows as they render now: one more pass over the CSV, made
-    only when some rows are outdated (the packed rows keep no bodies)."""
+def current_fields(
+    manifest: Manifest, keys: Iterable[str], rows: Rows
+) -> dict[str, dict[str, str]]:
+    """The field hashes of these rows as they render now: the CSV read again, rendering only
+    their lines (the packed rows keep no bodies), made only when some rows are outdated."""
     wanted = set(keys)
     if not wanted:
         return {}
-    expansion = Expansion(manifest)
+    lines = frozenset(
+        line for key, line in zip(rows.keys, rows.lines, strict=True) if key in wanted
+    )
+    expansion = Expansion(manifest, only_lines=lines)
     return {
         row.key: field_hashes(row.body)
         for row in expansion

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from heyrender.campaign.fields import field_hashes
 from heyrender.campaign.rows import DIGEST, Desired, Keep, Rows
 from heyrender.state.lockfile import Entry
 from heyrender.state.view import PlanEntries
@@ -139,19 +141,32 @@ SEEN, DONE = 1, 2  # a lean lockfile row's mark: its key is in the CSV; it is do
 class DoneRows:
     """Spots, while the campaign expands, the rows whose request is exactly what a completed
     lockfile row asked: they are marked on plan's lean entries and need no place in the packed
-    rows. Pass its keep to Campaign.expand, then itself to diff()."""
+    rows. Pass its keep to Campaign.expand, then itself to diff().
 
-    def __init__(self, entries: PlanEntries) -> None:
+    Of the rows whose request changed since their video was made, it keeps the field hashes of
+    the first `named` by key: the outdated rows plan's text names, with what changed in each,
+    known without rendering the CSV a second time."""
+
+    def __init__(self, entries: PlanEntries, named: int = 0) -> None:
         self.entries = entries
         self.marks = bytearray(entries.lean_count)
-        completed_with, marks = entries.completed_with, self.marks
+        self.changed: list[tuple[str, dict[str, str]]] = []  # sorted by key, at most `named`
+        completed_with, find, marks, changed = (
+            entries.completed_with,
+            entries.find,
+            self.marks,
+            self.changed,
+        )
 
-        def keep(key: str, digest: bytes) -> bool:
+        def keep(key: str, digest: bytes, body: dict[str, Any]) -> bool:
             found = completed_with(key, digest)
-            if found < 0:
-                return True
-            marks[found] = DONE
-            return False
+            if found >= 0:
+                marks[found] = DONE
+                return False
+            if named and (len(changed) < named or key < changed[-1][0]) and find(key) >= 0:
+                bisect.insort(changed, (key, field_hashes(body)))
+                del changed[named:]
+            return True
 
         self.keep: Keep = keep
 
@@ -168,6 +183,11 @@ class DoneRows:
             out.append(self.entries.key_at(found))
             found = self.marks.find(DONE, found + 1)
         return out
+
+    @property
+    def outdated_fields(self) -> dict[str, dict[str, str]]:
+        """The field hashes of the first outdated rows, as they render now, by key."""
+        return dict(self.changed)
 
 
 def diff(
