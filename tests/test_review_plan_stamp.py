@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from heyrender.state import planindex, view
+from heyrender.state.store import State
 from tests.test_plan_index import index_of, recorded_campaign
 from tests.test_plan_index_stamp import hashes, next_tick
+from tests.test_review_plan_index import crc_twins
 
 SECOND = 10**9
 
@@ -84,3 +89,80 @@ def test_a_copied_campaign_is_hashed_once_then_trusted(campaign, cli, monkeypatc
     assert len(counted) == 1, "the copy is hashed once"
     assert groups(cli, copied) == expected
     assert len(counted) == 1, "then its stamp is trusted"
+
+
+def text_groups(output: str) -> dict[str, tuple[int, list[str]]]:
+    """Each group the text plan shows: its count and the keys it lists."""
+    shown: dict[str, tuple[int, list[str]]] = {}
+    group = ""
+    for line in output.splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and ": " in line:
+            group, count = line.strip().rsplit(": ", 1)
+            shown[group.split(" (")[0]] = (int(count.replace(",", "")), [])
+        elif line.startswith("    ") and not line.strip().startswith("..."):
+            key = line.strip().split(" ", 1)[1].split(" (")[0].split(": ")[0]
+            shown[group.split(" (")[0]][1].append(key)
+    return shown
+
+
+def test_text_json_and_out_agree_on_done_rows_of_any_key(campaign, cli, tmp_path):
+    """Done rows are marked on the lean entries and the first shown read back in row order:
+    with keys that sort by code point (upper case, accents, CJK, emoji, equal CRC-32s), the
+    text plan lists the first done keys of --json's and --out's, with the same counts."""
+    twins = [pair for pair in crc_twins(3)]
+    keys = [key for pair in twins for key in pair]
+    keys += ["Zed@x.io", "ábc@x.io", "abc@x.io", "漢字@x.io", "😀@x.io", "e\u0301@x.io", "é@x.io"]
+    keys += [f"k{i:03}@x.io" for i in range(30)]
+    csv = "email,name,avatar\n" + "".join(f"{key},N,a1\n" for key in reversed(keys))
+    path = recorded_campaign(campaign, csv=csv, outdated=True, orphan=True)
+    for _ in range(3):  # building the index, reading it, and then without it
+        data = json.loads(cli("plan", path, "--json").stdout)
+        shown, every = cli("plan", path).stdout, cli("plan", path, "--all").stdout
+        text = text_groups(shown)
+        assert shown.splitlines()[0] == every.splitlines()[0]  # "Plan for m: 60 rows"
+        assert {g: c for g, (c, _) in text_groups(every).items()} == {
+            g: c for g, (c, _) in text.items()
+        }
+        out = tmp_path / "saved.json"
+        assert cli("plan", path, "--out", out).exit_code == 0
+        saved = json.loads(out.read_text(encoding="utf-8"))
+        for group, (count, listed) in text.items():
+            name = {"to create": "create", "in progress": "in_progress"}.get(group, group)
+            assert count == data["summary"][name], group
+            assert listed == data["groups"][name][: len(listed)], group
+        assert text["done"][1] == sorted(data["groups"]["done"])[:10]
+        assert saved["summary"] == data["summary"]
+        if _ == 1:
+            index_of(path).unlink()
+
+
+KILLED_PROBE = """
+import os, signal, sys
+from pathlib import Path
+from heyrender.state import planindex, view
+
+def killed(lock_path):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+planindex.stamp_of, real = killed, planindex.stamp_of  # kills once the clock's probe is made
+view.plan_entries(Path(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_plan_killed_while_reading_the_clock_twice(campaign, cli):
+    """The clock's probe file is named as the index's temporary files are: what two kills
+    leave, the next apply removes, and plan answers as before."""
+    path = recorded_campaign(campaign)
+    expected = groups(cli, path)
+    index_of(path).unlink()
+    lock = path.with_suffix(".lock")
+    for _ in range(2):
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_PROBE, str(lock), path.name], capture_output=True
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = [p for p in path.parent.iterdir() if p.name.startswith("..m.lock.index.")]
+    assert len(left) == 2 and not index_of(path).exists()
+    assert groups(cli, path) == expected and groups(cli, path) == expected
+    State.load(lock, path.name).checkpoint()  # what apply does under the state lock
+    assert not [p for p in path.parent.iterdir() if p.name.startswith("..m.lock.index.")]
