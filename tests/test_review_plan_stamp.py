@@ -74,6 +74,33 @@ def test_an_edit_in_the_lockfile_s_tick_while_plan_reads_it_is_seen(campaign, cl
     assert "p0@x.io" in groups(cli, path)["outdated"]
 
 
+def test_an_edit_in_the_lockfile_s_tick_while_plan_hashes_it_is_seen(campaign, cli, monkeypatch):
+    """The same, when an index that names no stamp serves after a hash and is written again
+    to name the stamp: an edit in the lockfile's tick, just after the hash, must not be named."""
+    path = recorded_campaign(campaign)
+    lock = path.with_suffix(".lock")
+    groups(cli, path)
+    index = index_of(path)
+    magic, meta, rest = index.read_bytes().split(b"\n", 2)
+    index.write_bytes(
+        b"\n".join((magic, json.dumps(json.loads(meta) | {"stamp": None}).encode(), rest))
+    )
+    tick = lock.stat().st_ctime_ns // SECOND * SECOND
+    coarse(monkeypatch, tick)
+    real = planindex.lockfile_digest
+
+    def edited_once_hashed(path: Path) -> bytes | None:
+        digest = real(path)
+        edit_in_place(lock, "p0@x.io")
+        return digest
+
+    monkeypatch.setattr(planindex, "lockfile_digest", edited_once_hashed)
+    assert "p0@x.io" in groups(cli, path)["done"]  # what it hashed, from before the edit
+    monkeypatch.setattr(planindex, "lockfile_digest", real)
+    os.utime(index, ns=(tick + SECOND, tick + SECOND))  # written in the next tick
+    assert "p0@x.io" in groups(cli, path)["outdated"]
+
+
 def test_a_copied_campaign_is_hashed_once_then_trusted(campaign, cli, monkeypatch, tmp_path):
     """`cp -a` of the campaign folder: the copy's lockfile has another inode and change time,
     so the first plan there hashes it (and finds the index still right); the index then names
