@@ -193,3 +193,49 @@ def test_plan_killed_while_reading_the_clock_twice(campaign, cli):
     assert groups(cli, path) == expected and groups(cli, path) == expected
     State.load(lock, path.name).checkpoint()  # what apply does under the state lock
     assert not [p for p in path.parent.iterdir() if p.name.startswith("..m.lock.index.")]
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.email=r@x.io", "-c", "user.name=r", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_git_checkout_stash_and_cp_p_of_the_lockfile_are_seen(campaign, cli, tmp_path):
+    """Other versions of the lockfile put in its place by git (a new file, whose size may be
+    the same) and by `cp -p` (the same inode, its old modification time)."""
+    path = recorded_campaign(campaign)
+    folder, lock = path.parent, path.with_suffix(".lock")
+    git(folder, "init", "-q")
+    git(folder, "add", lock.name)
+    git(folder, "commit", "-qm", "first")
+    first = groups(cli, path)
+    edit_in_place(lock, "p0@x.io")
+    git(folder, "commit", "-qam", "second")
+    second = groups(cli, path)
+    assert "p0@x.io" in second["outdated"] and groups(cli, path) == second
+    git(folder, "checkout", "-q", "HEAD~1", "--", lock.name)
+    assert groups(cli, path) == groups(cli, path) == first
+    git(folder, "checkout", "-q", "HEAD", "--", lock.name)
+    assert groups(cli, path) == second
+    edit_in_place(lock, "p1@x.io")
+    third = groups(cli, path)
+    git(folder, "stash", "-q")
+    assert groups(cli, path) == second
+    git(folder, "stash", "pop", "-q")
+    assert groups(cli, path) == third
+    older = tmp_path / "older.lock"
+    older.write_bytes(
+        subprocess.run(
+            ["git", "-C", str(folder), "show", f"HEAD~1:{lock.name}"],
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
+    now = lock.stat()
+    os.utime(older, ns=(now.st_atime_ns, now.st_mtime_ns))
+    subprocess.run(["cp", "-p", str(older), str(lock)], check=True)
+    assert lock.stat().st_ino == now.st_ino and lock.stat().st_mtime_ns == now.st_mtime_ns
+    assert groups(cli, path) == first
