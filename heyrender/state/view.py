@@ -144,7 +144,9 @@ class PlanEntries(Mapping[str, Entry]):
 
     @property
     def lean_count(self) -> int:
-        """How many completed rows are kept lean, numbered 0 to lean_count - 1."""
+        """How many completed rows are kept lean, numbered 0 to lean_count - 1 in key order
+        (`of` is given rows in key order; an index is trusted to have kept it, as it is
+        trusted for every digest: its checks catch damage, not forgery)."""
         return len(self._ends)
 
     def key_at(self, index: int) -> str:
