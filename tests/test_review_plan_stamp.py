@@ -108,7 +108,7 @@ def test_a_copied_campaign_is_hashed_once_then_trusted(campaign, cli, monkeypatc
     path = recorded_campaign(campaign)
     expected = groups(cli, path)
     copy = tmp_path / "copied"
-    shutil.copytree(path.parent, copy, copy_function=shutil.copy2, symlinks=True)
+    shutil.copytree(path.parent, copy, copy_function=shutil.copy2, ignore=lambda *_: ["copied"])
     copied = copy / path.name
     next_tick(copied.with_suffix(".lock"))
     counted = hashes(monkeypatch)
@@ -239,3 +239,18 @@ def test_git_checkout_stash_and_cp_p_of_the_lockfile_are_seen(campaign, cli, tmp
     subprocess.run(["cp", "-p", str(older), str(lock)], check=True)
     assert lock.stat().st_ino == now.st_ino and lock.stat().st_mtime_ns == now.st_mtime_ns
     assert groups(cli, path) == first
+
+
+def test_an_index_copied_from_another_campaign_is_not_served(campaign, cli, tmp_path):
+    """Campaigns copied from one another have the same names: an index `cp -p`'d from the
+    other folder names the other lockfile's stamp and content, so plan reads this one."""
+    path = recorded_campaign(campaign)
+    groups(cli, path)
+    other = tmp_path / "other"
+    shutil.copytree(path.parent, other, copy_function=shutil.copy2, ignore=lambda *_: ["other"])
+    edit_in_place(other / "m.lock", "p0@x.io")
+    assert "p0@x.io" in groups(cli, other / path.name)["outdated"]
+    shutil.copy2(index_of(path), index_of(other / path.name))
+    assert "p0@x.io" in groups(cli, other / path.name)["outdated"]
+    shutil.copy2(index_of(other / path.name), index_of(path))
+    assert "p0@x.io" in groups(cli, path)["done"]
