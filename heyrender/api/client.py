@@ -1,4 +1,4 @@
-"""An async HTTP client for HeyGen: timeouts that fit the API, retries only where they are safe.
+"""An async HTTP client for HeyGen: timeouts that fit the API, retries (retrying.py) where safe.
 
 It knows envelopes and error classes (wire.py), not paths: those belong to the adapters
 (v2.py, v3.py) behind the provider boundary (provider.py).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import random
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -19,13 +18,13 @@ from typing import Any
 import httpx
 
 from heyrender.api import wire
+from heyrender.api.retrying import RetryPolicy, retried
 from heyrender.api.transport import lean_transport
 from heyrender.errors import (
     ApiError,
     ConfigError,
     ExpiredUrl,
     OutcomeUnknown,
-    RateLimited,
     TransientError,
 )
 
@@ -95,6 +94,17 @@ class Settings:
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.max_attempts,
+            backoff_base=self.backoff_base,
+            backoff_cap=self.backoff_cap,
+            rate_limit_cap=self.rate_limit_cap,
+            connect_attempts=self.connect_attempts,
+            in_progress_attempts=self.in_progress_attempts,
+            in_progress_pause=self.in_progress_pause,
+        )
+
 
 def checked_base(api_base: str | None) -> str:
     base = (api_base or os.environ.get(BASE_ENV) or DEFAULT_BASE).strip().rstrip("/")
@@ -110,35 +120,21 @@ def checked_base(api_base: str | None) -> str:
     return base
 
 
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2**attempt))
-
-
 class HeyGenClient:
     """One connection pool for many concurrent calls. Use as `async with`."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
         self.requests = 0
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        )
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=limits,
-            transport=transport or lean_transport(limits),
-            follow_redirects=False,
-        )
+        transport = transport or lean_transport(pool_limits(settings))
+        self._http = api_client(settings, settings.read_timeout, transport)
 
         # httpcore matches every queued request against every pooled connection each time
         # one frees (O(queued x pool) per request): queue here instead, at most one request
         # per connection in httpcore's hands.
         self._gate = asyncio.Semaphore(settings.max_connections)
         self._create_timeout = self._timeout(settings.create_timeout)
+        self._retries = settings.retry_policy()
 
     def __repr__(self) -> str:
         return f"HeyGenClient({self.settings.base_url!r})"
@@ -169,44 +165,20 @@ class HeyGenClient:
         (HeyGen replays the first answer), and a 409 request_in_progress waits, then resends.
         """
         headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
-        attempt = connects = in_progress = 0
-        while True:
+        policy = self._retries.evolve(
+            resend_unknown=idempotency_key is not None,
+            wait_when_rate_limited=wait_when_rate_limited,
+        )
+
+        async def attempt() -> Any:
             self.requests += 1
-            try:
-                async with self._gate:
-                    response = await self._http.post(
-                        path,
-                        json=body,
-                        headers=headers,
-                        timeout=self._create_timeout,
-                    )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # the request never left this machine: safe to try again
-                connects = await self._connect_pause_or_raise(connects, exc)
-                continue
-            except httpx.TransportError as exc:
-                unknown = OutcomeUnknown(f"create {describe(exc)}; the video may exist")
-                if idempotency_key is None:
-                    raise unknown from None
-                attempt = await self._pause_or_raise(attempt, unknown)
-                continue
-            try:
-                return self._payload(response, creating=True)
-            except RateLimited as exc:
-                if not wait_when_rate_limited or attempt + 1 >= self.settings.max_attempts:
-                    raise
-                attempt += 1
-                await asyncio.sleep(self._rate_limit_pause(exc))
-            except OutcomeUnknown as exc:
-                if idempotency_key is None:
-                    raise
-                if exc.code == wire.IN_PROGRESS_CODE:
-                    in_progress += 1
-                    if in_progress >= self.settings.in_progress_attempts:
-                        raise
-                    await asyncio.sleep(self.settings.in_progress_pause * random.uniform(1, 1.5))
-                    continue
-                attempt = await self._pause_or_raise(attempt, exc)
+            async with self._gate:
+                response = await self._http.post(
+                    path, json=body, headers=headers, timeout=self._create_timeout
+                )
+            return payload_of(response, self.settings.api_key, creating=True)
+
+        return await retried(attempt, policy, lost=create_lost, unreachable=self._unreachable)
 
     async def create_video(
         self, body: dict[str, Any], *, wait_when_rate_limited: bool = True
@@ -220,24 +192,13 @@ class HeyGenClient:
     # reads --------------------------------------------------------------------
 
     async def read(self, method: str, path: str, **kwargs: Any) -> Any:
-        attempt = connects = 0
-        while True:
+        async def attempt() -> Any:
             self.requests += 1
-            try:
-                async with self._gate:
-                    response = await self._http.request(method, path, **kwargs)
-                return self._payload(response, creating=False)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                connects = await self._connect_pause_or_raise(connects, exc)
-            except httpx.TransportError as exc:
-                attempt = await self._pause_or_raise(attempt, TransientError(describe(exc)))
-            except TransientError as exc:
-                attempt = await self._pause_or_raise(attempt, exc)
-            except RateLimited as exc:
-                if attempt + 1 >= self.settings.max_attempts:
-                    raise
-                attempt += 1
-                await asyncio.sleep(self._rate_limit_pause(exc))
+            async with self._gate:
+                response = await self._http.request(method, path, **kwargs)
+            return payload_of(response, self.settings.api_key, creating=False)
+
+        return await retried(attempt, self._retries, lost=read_lost, unreachable=self._unreachable)
 
     async def video_status(self, video_id: str) -> wire.VideoStatus:
         payload = await self.read("GET", wire.STATUS_PATH.format(video_id=video_id))
@@ -303,37 +264,56 @@ class HeyGenClient:
 
     # the machinery --------------------------------------------------------------
 
-    def _payload(self, response: httpx.Response, *, creating: bool) -> Any:
-        payload = wire.decode(response.content, self.settings.api_key.reveal())
-        if response.status_code not in (200, 201) or wire.has_error(payload):
-            raise wire.classify(
-                response.status_code,
-                payload,
-                creating=creating,
-                retry_after=response.headers.get("retry-after"),
-            )
-        if payload is None:
-            kind = OutcomeUnknown if creating else TransientError
-            raise kind(f"HeyGen answered {response.status_code} without JSON")
-        return payload
-
-    async def _connect_pause_or_raise(self, connects: int, exc: httpx.TransportError) -> int:
-        if connects + 1 >= self.settings.connect_attempts:
-            raise TransientError(f"{describe(exc)} to {self.settings.base_url}") from None
-        await asyncio.sleep(backoff(connects, self.settings.backoff_base, 2.0) + 0.2)
-        return connects + 1
-
-    async def _pause_or_raise(self, attempt: int, error: ApiError) -> int:
-        if attempt + 1 >= self.settings.max_attempts:
-            raise error
-        await asyncio.sleep(backoff(attempt, self.settings.backoff_base, self.settings.backoff_cap))
-        return attempt + 1
-
-    def _rate_limit_pause(self, error: RateLimited) -> float:
-        return min(error.retry_after, self.settings.rate_limit_cap) * random.uniform(1.0, 1.2)
+    def _unreachable(self, exc: httpx.TransportError) -> ApiError:
+        return TransientError(f"{describe(exc)} to {self.settings.base_url}")
 
     def _timeout(self, read: float) -> httpx.Timeout:
         return httpx.Timeout(read, connect=self.settings.connect_timeout)
+
+
+def pool_limits(settings: Settings) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+
+
+def api_client(
+    settings: Settings, read_timeout: float, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """An httpx client for HeyGen's API: its base URL, the key in its header, no redirects."""
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
+        timeout=httpx.Timeout(read_timeout, connect=settings.connect_timeout),
+        limits=pool_limits(settings),
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+def payload_of(response: httpx.Response, api_key: ApiKey, *, creating: bool) -> Any:
+    """A 2xx answer's JSON, or the one error class its failure belongs to."""
+    payload = wire.decode(response.content, api_key.reveal())
+    if response.status_code >= 300 or wire.has_error(payload):
+        raise failure_of(response, payload, creating=creating)
+    if payload is None:
+        kind = OutcomeUnknown if creating else TransientError
+        raise kind(f"HeyGen answered {response.status_code} without JSON")
+    return payload
+
+
+def failure_of(response: httpx.Response, payload: Any, *, creating: bool) -> ApiError:
+    retry_after = response.headers.get("retry-after")
+    return wire.classify(response.status_code, payload, creating=creating, retry_after=retry_after)
+
+
+def create_lost(exc: httpx.TransportError) -> ApiError:
+    return OutcomeUnknown(f"create {describe(exc)}; the video may exist")
+
+
+def read_lost(exc: httpx.TransportError) -> ApiError:
+    return TransientError(describe(exc))
 
 
 def describe(exc: httpx.TransportError) -> str:

@@ -2,13 +2,13 @@
 
 Each upload carries an Idempotency-Key derived from the file's content hash, so a retry
 after a lost answer (or a rerun after kill -9) replays the first upload's answer instead
-of storing the bytes twice. That makes every step safe to retry: transport errors, 5xx,
-409 request_in_progress and 429 are retried with backoff; other answers raise.
+of storing the bytes twice. That makes every step safe to retry, under the one retry
+policy of every HeyGen call (retrying.py): transport errors, 5xx, 409 request_in_progress
+and 429 are retried; other answers raise.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +17,16 @@ from typing import Any, Protocol
 import httpx
 
 from heyrender.api import wire
-from heyrender.api.client import Settings, backoff, describe
-from heyrender.errors import ApiError, InvalidRequest, RateLimited, TransientError
+from heyrender.api.client import (
+    Settings,
+    api_client,
+    describe,
+    failure_of,
+    file_server,
+    payload_of,
+)
+from heyrender.api.retrying import Wording, retried
+from heyrender.errors import ApiError, InvalidRequest, TransientError
 
 ASSETS_PATH = "/v3/assets"
 DIRECT_UPLOADS_PATH = "/v3/assets/direct-uploads"
@@ -82,19 +90,14 @@ class Uploader:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            headers={wire.KEY_HEADER: settings.api_key.reveal(), "accept": "application/json"},
-            timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=settings.connect_timeout),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._http = api_client(settings, UPLOAD_TIMEOUT, transport)
         # the direct-upload URL is presigned and may be on another host: never send the key
         self._plain = httpx.AsyncClient(
             timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=settings.connect_timeout),
             transport=transport,
             follow_redirects=False,
         )
+        self._retries = settings.retry_policy()
 
     def __repr__(self) -> str:
         return f"Uploader({self.settings.base_url!r})"
@@ -134,57 +137,30 @@ class Uploader:
         return asset_of(await self._call("POST", complete, headers=headers))
 
     async def _put(self, url: str, data: bytes, mime: str) -> None:
-        attempt = 0
-        while True:
-            try:
-                response = await self._plain.put(url, content=data, headers={"content-type": mime})
-            except httpx.TransportError as exc:
-                attempt = await self._pause_or_raise(
-                    attempt, TransientError(f"upload {describe(exc)}")
-                )
-                continue
-            if response.status_code < 300 or response.status_code == 409:
-                return  # 409: an earlier attempt completed; its answer was lost
-            error = wire.classify(response.status_code, None, creating=False)
-            attempt = await self._retry_or_raise(attempt, error)
+        """PUTs the bytes to a presigned URL (S3's answer is no HeyGen JSON, and its query is a
+        credential: errors name the server only). A 409 means an earlier attempt completed and
+        its answer was lost."""
+
+        async def attempt() -> None:
+            response = await self._plain.put(url, content=data, headers={"content-type": mime})
+            if response.status_code >= 300 and response.status_code != 409:
+                raise failure_of(response, None, creating=False)
+
+        await retried(attempt, self._retries, lost=upload_lost, unreachable=at(file_server(url)))
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                attempt = await self._pause_or_raise(
-                    attempt, TransientError(f"upload {describe(exc)}")
-                )
-                continue
-            payload = wire.decode(response.content, self.settings.api_key.reveal())
-            if response.status_code < 300 and payload is not None and not wire.has_error(payload):
-                return payload
-            if response.status_code < 300 and payload is None:
-                error: ApiError = TransientError(
-                    f"HeyGen answered {response.status_code} without JSON"
-                )
-                attempt = await self._retry_or_raise(attempt, error)
-                continue
-            error = wire.classify(
-                response.status_code,
-                payload,
-                creating=False,
-                retry_after=response.headers.get("retry-after"),
-            )
-            attempt = await self._retry_or_raise(attempt, error)
+        async def attempt() -> Any:
+            response = await self._http.request(method, path, **kwargs)
+            return payload_of(response, self.settings.api_key, creating=False)
 
-    async def _retry_or_raise(self, attempt: int, error: ApiError) -> int:
-        if isinstance(error, RateLimited) and attempt + 1 < self.settings.max_attempts:
-            await asyncio.sleep(min(error.retry_after, self.settings.rate_limit_cap))
-            return attempt + 1
-        if isinstance(error, TransientError):
-            return await self._pause_or_raise(attempt, error)
-        raise error
+        unreachable = at(self.settings.base_url)
+        return await retried(attempt, self._retries, lost=upload_lost, unreachable=unreachable)
 
-    async def _pause_or_raise(self, attempt: int, error: ApiError) -> int:
-        if attempt + 1 >= self.settings.max_attempts:
-            raise error
-        await asyncio.sleep(backoff(attempt, self.settings.backoff_base, self.settings.backoff_cap))
-        return attempt + 1
+
+def upload_lost(exc: httpx.TransportError) -> ApiError:
+    return TransientError(f"upload {describe(exc)}")
+
+
+def at(server: str) -> Wording:
+    """How an upload that could not connect to server is told."""
+    return lambda exc: TransientError(f"upload {describe(exc)} to {server}")

@@ -31,7 +31,7 @@ from heyrender.state.store import State
 from heyrender.status import Status
 from heyrender.wording import counted
 
-NOT_SUBMITTED, INVALID = "not submitted", "invalid"
+NOT_SUBMITTED, INVALID, ORPHANED = "not submitted", "invalid", "orphaned"
 URL_LIFETIME = timedelta(days=7)
 PAGE_NAME = "index.html"
 PAGE_MARK = b" - heyrender report</title>"  # in the head of every page report writes
@@ -94,13 +94,15 @@ def media(
 def cards(
     manifest: Manifest, state: State, fresh: Fresh, options: ReportOptions
 ) -> Iterator[dict[str, Any]]:
-    """One compact object per row, in CSV order (short names keep 10,000 rows small)."""
+    """One compact object per row, in CSV order (short names keep 10,000 rows small), then
+    one per lockfile row no longer in the CSV, in key order."""
     expansion = Expansion(manifest)
+    seen: set[str] = set()
     for row in checked_rows(expansion):
+        seen.add(row.key)
         entry = state.entries.get(row.key)
-        status = row_status(entry, bool(row.problems))
         body = row.body or {}
-        card: dict[str, Any] = {"k": row.key, "s": status}
+        card: dict[str, Any] = {"k": row.key, "s": row_status(entry, bool(row.problems))}
         title = body.get("title") or (entry.title if entry else None)
         if title:
             card["t"] = title
@@ -114,16 +116,46 @@ def cards(
             estimated = manifest.cost.seconds(body) if body else None
             if estimated is not None:
                 card["d"] = f"~{duration(estimated)} (estimated)"
-        if entry is not None and entry.status is Status.COMPLETED:
-            card.update(media(row.key, entry, video, options))
-        if entry is not None and entry.status is Status.FAILED:
-            card["f"] = entry.failure_code or "failed"
-            card["m"] = entry.failure_message or ""
+        if entry is not None:
+            card.update(outcome(row.key, entry, video, options))
         if row.problems:
             card["f"] = "invalid"
             card["m"] = "; ".join(str(problem) for problem in row.problems)
         yield card
     expansion.check_keys()
+    for key in sorted(state.entries.keys() - seen):
+        yield orphan(key, state.entries[key], fresh.videos.get(key), manifest, options)
+
+
+def outcome(
+    key: str, entry: Entry, video: VideoStatus | None, options: ReportOptions
+) -> dict[str, Any]:
+    """What a recorded row's card shows of its video: its media, or why it failed."""
+    if entry.status is Status.COMPLETED:
+        return media(key, entry, video, options)
+    if entry.status is Status.FAILED:
+        return {"f": entry.failure_code or "failed", "m": entry.failure_message or ""}
+    return {}
+
+
+def orphan(
+    key: str, entry: Entry, video: VideoStatus | None, manifest: Manifest, options: ReportOptions
+) -> dict[str, Any]:
+    """A lockfile row whose key is no longer in the CSV: its video may still be paid for and
+    out in the world, so the page keeps it in view."""
+    card: dict[str, Any] = {"k": key, "s": ORPHANED}
+    if entry.title:
+        card["t"] = entry.title
+    seconds = entry.duration or (video.duration if video else None)
+    if seconds:
+        card["d"] = duration(seconds)
+    card.update(outcome(key, entry, video, options))
+    video_id = f", video {entry.video_id}" if entry.video_id else ""
+    card["o"] = (
+        f"No longer in {manifest.source.csv.name}; its lockfile row stays "
+        f"({entry.status.value}{video_id}) and apply leaves it alone"
+    )
+    return card
 
 
 def page(manifest: Manifest, rows: list[dict[str, Any]], fresh_urls: bool) -> str:
@@ -153,10 +185,13 @@ def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], Non
     target = options.out / PAGE_NAME
     files.write_atomically(target, [page(manifest, rows, options.settings is not None)])
     completed = sum(1 for card in rows if card["s"] == Status.COMPLETED)
-    playable = sum(1 for card in rows if "v" in card)
+    playable = sum(1 for card in rows if "v" in card and card["s"] == Status.COMPLETED)
+    orphaned = sum(1 for card in rows if card["s"] == ORPHANED)
     echo(
-        f"Wrote {target} ({counted(len(rows), 'row')}, {completed:,} completed, "
-        f"{playable:,} playable)"
+        f"Wrote {target} ({counted(len(rows) - orphaned, 'row')}, {completed:,} completed, "
+        f"{playable:,} playable"
+        + (f"; {orphaned:,} orphaned, no longer in the CSV" if orphaned else "")
+        + ")"
     )
     if fresh.failed:
         echo(f"{counted(fresh.failed, 'video')} could not be asked about; their cards say so")

@@ -47,6 +47,7 @@ input[type=search] { width: min(420px, 100%); }
 .duration { color: var(--muted); font-size: 12px; }
 .failure { color: #c33; overflow-wrap: anywhere; }
 .failure b { font-family: ui-monospace, monospace; font-weight: 600; }
+.orphan { color: var(--muted); font-style: italic; overflow-wrap: anywhere; }
 #more { padding: 10px 20px 40px; color: var(--muted); text-align: center; }
 </style>
 </head>
@@ -107,6 +108,7 @@ input[type=search] { width: min(420px, 100%); }
     if (row.f) {
       html += '<div class="failure"><b>' + esc(row.f) + "</b> " + esc(row.m || "") + "</div>";
     }
+    if (row.o) html += '<div class="orphan">' + esc(row.o) + "</div>";
     if (row.x) html += '<p class="script">' + esc(row.x) + "</p>";
     return html + "</div></article>";
   }

@@ -223,8 +223,14 @@ def decoded_together(block: bytes, count: int) -> list[Any] | None:
         return None
     if SURROGATE_ESCAPE.search(body):
         return None
+    import orjson  # only commands that read state load it
+
+    # orjson reads JSON as json does, two to three times faster, but for what it refuses (a
+    # lone surrogate, a NaN, an overflowing float: each left to the line path) and integers
+    # past 64 bits, which it reads as floats: ROW's batch schema refuses those, which sends
+    # the block to the line path too.
     try:
-        rows = DECODE(b"".join((b"[", body.replace(b"\n", b","), b"]")).decode())
+        rows = orjson.loads(b"".join((b"[", body.replace(b"\n", b","), b"]")))
     except ValueError:
         return None
     return rows if isinstance(rows, list) and len(rows) == count else None

@@ -167,6 +167,9 @@ def without_none(hint: Any) -> Any:
     return hint
 
 
+SIXTY_FOUR_BITS = {"minimum": -(2**63), "maximum": 2**63 - 1}
+
+
 def type_schema(hint: Any, *, required: bool) -> dict[str, Any]:
     """The JSON Schema of what `type_check` accepts unchanged, for the fast path."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -180,9 +183,10 @@ def type_schema(hint: Any, *, required: bool) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": type_schema(args[1], required=True)}
     if isinstance(hint, type) and issubclass(hint, Enum):
         return {"enum": [member.value for member in hint]}
-    simple = {bool: "boolean", int: "integer", float: "number"}
-    if hint in simple:
-        return {"type": simple[hint]}
+    if hint is bool:
+        return {"type": "boolean"}
+    if hint in (int, float):  # within 64 bits: what every decoder reads exactly
+        return {"type": "integer" if hint is int else "number", **SIXTY_FOUR_BITS}
     if hint is str:
         return {"type": "string", "minLength": 1} if required else {"type": "string"}
     return {}
@@ -308,6 +312,7 @@ class RowSchema:
         self.checks: dict[str, Check] = {}
         properties: dict[str, Any] = {}
         self.sequences: tuple[str, ...] = ()
+        self.integers: tuple[str, ...] = ()  # JSON Schema's integer takes 1.0; the checks do not
         self.enums: dict[str, dict[Any, Enum]] = {}
         for item in fields(cls):
             required = item.default is MISSING and item.default_factory is MISSING
@@ -320,6 +325,8 @@ class RowSchema:
             base = without_none(hint)
             if typing.get_origin(base) is tuple:
                 self.sequences += (item.name,)
+            elif base is int:
+                self.integers += (item.name,)
             elif isinstance(base, type) and issubclass(base, Enum):
                 self.enums[item.name] = {member.value: member for member in base}
         self.document = {
@@ -368,9 +375,11 @@ class RowSchema:
                 {"type": "array", "items": self.document}, validate_formats=True
             )
         try:
-            return bool(self._batch.is_valid(rows))
+            if not self._batch.is_valid(rows):
+                return False
         except ValueError:
             return False
+        return not any(type(row.get(name)) is float for name in self.integers for row in rows)
 
     def converted(self, row: dict[str, Any]) -> dict[str, Any]:
         """A row that passed `all_valid`, as constructor arguments (lists become tuples)."""

@@ -9,6 +9,7 @@ import os
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, TypeVar
 from zlib import crc32
@@ -110,26 +111,38 @@ class PlanEntries(Mapping[str, Entry]):
 
     @classmethod
     def of(cls, batches: Iterable[list[Row]]) -> PlanEntries:
-        """From rows in key order, as `recorded` streams them."""
+        """From rows in key order, as `recorded` streams them: a batch's lean rows are packed
+        together, their digests decoded in one call."""
         keys = bytearray()
         ends = array("I")  # "Q" once the keys pass 4 GiB
         digests = bytearray()
         whole: dict[str, Entry] = {}
         hashes = array("I")
-        lean_digest = DIGEST.fullmatch
         for batch in batches:
+            lean: list[Row] = []
             for row in batch:
-                request, status = row["request"], row["status"]
-                if status == COMPLETED and len(request) == 71 and lean_digest(request):
-                    key = row["key"].encode("utf-8", "surrogatepass")
-                    keys += key
-                    if len(keys) > 0xFFFFFFFF and ends.typecode == "I":
-                        ends = array("Q", ends)
-                    ends.append(len(keys))
-                    digests += bytes.fromhex(request[7:])
-                    hashes.append(key_hash(key))
+                request = row["request"]
+                if row["status"] == COMPLETED and len(request) == 71 and request[:7] == "sha256:":
+                    lean.append(row)
                 else:
                     whole[row["key"]] = Entry(**row)
+            packed = lowercase_hex("".join([row["request"][7:] for row in lean]))
+            if packed is None:  # a digest in capitals, or not hex: row by row
+                for row in lean:
+                    if not DIGEST.fullmatch(row["request"]):
+                        whole[row["key"]] = Entry(**row)
+                lean = [row for row in lean if row["key"] not in whole]
+                packed = bytes.fromhex("".join([row["request"][7:] for row in lean]))
+            encoded = [row["key"].encode("utf-8", "surrogatepass") for row in lean]
+            lengths = list(map(len, encoded))
+            if lengths:
+                if len(keys) + sum(lengths) > 0xFFFFFFFF and ends.typecode == "I":
+                    ends = array("Q", ends)
+                lengths[0] += len(keys)
+                ends.extend(accumulate(lengths))
+            keys += b"".join(encoded)
+            digests += packed
+            hashes.extend(map(key_hash, encoded))
         starts, order = bucket_sort(hashes)
         return cls(Parts(keys, ends, digests, hashes, starts, order, whole))
 
@@ -180,6 +193,15 @@ class PlanEntries(Mapping[str, Entry]):
 
     def __len__(self) -> int:
         return len(self._ends) + len(self._whole)
+
+
+def lowercase_hex(text: str) -> bytes | None:
+    """The bytes that `text` writes in lowercase hex, or None when it is not that."""
+    try:
+        packed = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return packed if packed.hex() == text else None
 
 
 class BucketIndex:
