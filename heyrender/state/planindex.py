@@ -11,8 +11,13 @@ committed.
 Hashing the lockfile takes longer than reading the index, so the index also names the
 lockfile's stamp (device, inode, size, modification and change times) and plan skips the hash
 while the stamp is the same, as git does for its work tree: every write sets a file's change
-time, which no tool can set back. A write in the clock tick the index was written in could
-leave the change time as it was, so the stamp is trusted only when it is from an earlier tick.
+time, which no tool can set back. A write in the clock tick the lockfile last changed in can
+leave its change time as it was (a file system whose clock ticks once a second sees many), so
+a stamp is named only when the lockfile's change time is from a tick before the file system's
+clock was read, before the read began: any write from then on gives it a later change time.
+An index that names another stamp, or none, serves after the lockfile is hashed; it is then
+written again with the stamp, so that a copy, a checkout or a touch costs one hash, not one
+for every plan.
 """
 
 from __future__ import annotations
@@ -75,6 +80,34 @@ def stamp_of(lock_path: Path) -> Stamp | None:
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
+def clock(lock_path: Path) -> int | None:
+    """The file system's clock now, as it would set the lockfile's change time: that of a file
+    made beside the index and removed, or None where the folder cannot be written (nor the
+    index, then). Named as the index's temporary files are, so that a kill leaves nothing
+    that apply does not remove."""
+    probe = files.temporary_name(index_path(lock_path))
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | files.NO_LINK, 0o600))
+    except OSError:
+        return None
+    try:
+        found = stamp_of(probe)
+    except (HeyrenderError, OSError):
+        found = None
+    finally:
+        probe.unlink(missing_ok=True)
+    return None if found is None else found[4]
+
+
+def settled(started: int | None, before: Stamp, after: Stamp | None) -> Stamp | None:
+    """The stamp an index may name for what was read between taking `before` and `after`,
+    `started` being the clock before `before` was taken: None unless the lockfile kept it
+    throughout and last changed in an earlier tick, so that no write since can have kept it."""
+    if started is None or after != before or before[4] >= started:
+        return None
+    return before
+
+
 def lockfile_digest(lock_path: Path) -> bytes | None:
     """The SHA-256 of the lockfile's bytes, or None when there is no lockfile."""
     fd = files.open_existing(lock_path)
@@ -105,8 +138,8 @@ def save(
     lock_path: Path, manifest_name: str, content: bytes, stamp: Stamp | None, parts: Parts
 ) -> None:
     """Writes the index of the lockfile whose SHA-256 is `content` and whose stamp, while it
-    was read, was `stamp` (None: it changed meanwhile), when the folder allows: a read-only
-    checkout only makes the next plan slower."""
+    was read, was `stamp` (None: it may have changed meanwhile, see `settled`), when the folder
+    allows: a read-only checkout only makes the next plan slower."""
     whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
     pieces = (parts.keys, parts.ends, parts.digests, parts.hashes, parts.starts, parts.order)
     payload = hashlib.sha256()
@@ -133,7 +166,8 @@ def save(
 
 def load(lock_path: Path, manifest_name: str) -> Parts | None:
     """The index of the lockfile as it is now, or None when there is none, or it was built
-    from other content, or it is damaged in any way."""
+    from other content, or it is damaged in any way. An index that serves only once the
+    lockfile is hashed is written again, naming the lockfile's stamp when it is settled."""
     try:
         fd = files.open_existing(index_path(lock_path))
     except HeyrenderError:  # a link or a folder: never followed, never read
@@ -156,7 +190,8 @@ def read(source: io.BufferedReader, lock_path: Path, manifest_name: str) -> Part
     expected = identity(manifest_name)
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
         return None
-    if not names_the_lockfile(meta, lock_path, os.fstat(source.fileno()).st_mtime_ns):
+    naming = names_the_lockfile(meta, lock_path, os.fstat(source.fileno()).st_mtime_ns)
+    if naming is None:
         return None
     rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
     if code not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
@@ -180,19 +215,36 @@ def read(source: io.BufferedReader, lock_path: Path, manifest_name: str) -> Part
     for number, line in enumerate(text.split(b"\n")[:-1], 1):
         entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
-    return Parts(keys, ends, digests, hashes, starts, order, whole)
+    parts = Parts(keys, ends, digests, hashes, starts, order, whole)
+    if naming.content is not None and naming.restamp is not None:
+        save(lock_path, manifest_name, naming.content, naming.restamp, parts)
+    return parts
 
 
-def names_the_lockfile(meta: dict[str, object], lock_path: Path, written_ns: int) -> bool:
+@dataclass(frozen=True)
+class Naming:
+    """How an index names the lockfile as it is now: by its stamp, or by its content (SHA-256)
+    hashed again, which the index is then written again to name with `restamp`, the stamp
+    the lockfile kept while it was hashed, when that stamp is settled."""
+
+    content: bytes | None = None
+    restamp: Stamp | None = None
+
+
+def names_the_lockfile(meta: dict[str, object], lock_path: Path, written_ns: int) -> Naming | None:
     """Whether the index was built from the lockfile as it is now: its stamp unchanged since
     a tick before the index was written, or else its content hashed again."""
     stamp = stamp_of(lock_path)
     if stamp is None:
-        return False
+        return None
     if meta.get("stamp") == list(stamp) and stamp[4] < written_ns:
-        return True
+        return Naming()
+    started = clock(lock_path)
+    before = stamp_of(lock_path)
     content = lockfile_digest(lock_path)
-    return content is not None and meta.get("lockfile") == content.hex()
+    if before is None or content is None or meta.get("lockfile") != content.hex():
+        return None
+    return Naming(content, settled(started, before, stamp_of(lock_path)))
 
 
 def fitting(keys: bytearray, ends: array[int], starts: array[int], order: array[int]) -> bool:

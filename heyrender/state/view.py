@@ -157,7 +157,9 @@ class PlanEntries(Mapping[str, Entry]):
 
     @property
     def lean_count(self) -> int:
-        """How many completed rows are kept lean, numbered 0 to lean_count - 1."""
+        """How many completed rows are kept lean, numbered 0 to lean_count - 1 in key order
+        (`of` is given rows in key order; an index is trusted to have kept it, as it is
+        trusted for every digest: its checks catch damage, not forgery)."""
         return len(self._ends)
 
     def key_at(self, index: int) -> str:
@@ -267,16 +269,19 @@ def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
     cached = planindex.load(lock_path, manifest_name)
     if cached is not None:
         return PlanEntries(cached)
-    stamp = planindex.stamp_of(lock_path)
-    if stamp is None:  # no lockfile yet
+    if not os.path.lexists(lock_path):  # no lockfile yet
         return recorded(lock_path, manifest_name, PlanEntries.of)
     # The index names exactly the bytes parsed, hashed as they are read, and their stamp only
-    # when the lockfile kept it from before the read to after it.
+    # when it is settled: kept from before the read to after it, and from a tick before it.
+    started = planindex.clock(lock_path)
+    stamp = planindex.stamp_of(lock_path)
+    if stamp is None:  # removed meanwhile
+        return recorded(lock_path, manifest_name, PlanEntries.of)
     read = hashlib.sha256()
     try:  # the journal was absent a moment ago: a run that starts now is not seen, as before
         entries = PlanEntries.of(merged(lock_path, manifest_name, {}, read.update))
     except Unsorted:
         return recorded(lock_path, manifest_name, PlanEntries.of)
-    unchanged = stamp if planindex.stamp_of(lock_path) == stamp else None
-    planindex.save(lock_path, manifest_name, read.digest(), unchanged, entries.parts)
+    settled = planindex.settled(started, stamp, planindex.stamp_of(lock_path))
+    planindex.save(lock_path, manifest_name, read.digest(), settled, entries.parts)
     return entries
