@@ -2,8 +2,10 @@
 
 Generates a campaign with five templated fields, a `where` filter and a conditional
 background (an image for some rows, a colour for the rest), then runs each contender as a
-child process, several times, and reports for each: CPU (user+sys, of the child and every
-process it started), wall time, and the peak RSS of the largest process (min and median).
+child process, several times, round by round (each contender once a round, so that a busier
+minute weighs on all alike), and reports for each: CPU (user+sys, of the child and every
+process it started), wall time, and the peak RSS of the largest process (min and median). A
+ratio of two contenders is the median of their ratios in each round, with its range.
 
   straightforward: each field's template compiled once (sandboxed Jinja), rendered per row,
                    empty fields left out, numbers converted, jsonschema's iter_errors per body;
@@ -29,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ video:
 """
 
 HERE = Path(__file__).resolve().parent
+CONTENDERS = ("straightforward", "validate", "validate-1", "plan", "plan-cold")
 
 
 def write_campaign(folder: Path, rows: int) -> Path:
@@ -168,20 +170,21 @@ def measure(command: list[str]) -> dict[str, float]:
     }
 
 
-def runs(
-    command: list[str], count: int, before: Callable[[], None] = lambda: None
-) -> dict[str, Any]:
-    samples = []
-    for _ in range(count):
-        before()
-        samples.append(measure(command))
+def summary(samples: list[dict[str, float]]) -> dict[str, Any]:
     for sample in samples:
         sample["wall_per_cpu"] = sample["wall"] / sample["cpu"]
-    summary: dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for name in ("cpu", "wall", "rss_mb", "wall_per_cpu", "others"):
         values = [s[name] for s in samples]
-        summary[name] = {"min": min(values), "median": statistics.median(values)}
-    return summary
+        out[name] = {"min": min(values), "median": statistics.median(values)}
+    return out
+
+
+def paired(samples: dict[str, list[dict[str, float]]], top: str, bottom: str) -> str:
+    """The CPU ratio of two contenders from runs side by side in the same round (the machine's
+    load changes from minute to minute): median, and the range over the rounds."""
+    ratios = sorted(a["cpu"] / b["cpu"] for a, b in zip(samples[top], samples[bottom], strict=True))
+    return f"{statistics.median(ratios):.2f} (rounds: {ratios[0]:.2f} to {ratios[-1]:.2f})"
 
 
 def heyrender(*args: str) -> list[str]:
@@ -225,7 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", default="straightforward,validate,validate-1,plan,plan-cold")
+    parser.add_argument("--only", default=",".join(CONTENDERS))
     parser.add_argument("--baseline", help=argparse.SUPPRESS)
     parser.add_argument("--lockfile-for", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -235,8 +238,8 @@ def main() -> None:
     if args.lockfile_for:
         write_lockfile(Path(args.lockfile_for))
         return
-    wanted = args.only.split(",")
-    results: dict[str, Any] = {}
+    wanted = [name for name in CONTENDERS if name in args.only.split(",")]
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in wanted}
     with tempfile.TemporaryDirectory() as folder:
         manifest = write_campaign(Path(folder), args.rows)
         commands = {
@@ -247,32 +250,28 @@ def main() -> None:
             "plan-cold": heyrender("plan", str(manifest)),
         }
         index = manifest.with_name(".bench.lock.index")
-        lockfile_written = False
-        for name, command in commands.items():
-            if name not in wanted:
-                continue
-            if name.startswith("plan") and not lockfile_written:
-                # In a child: a child started later from a large parent would be charged the
-                # parent's peak RSS (Linux carries it over exec), inflating plan's figure.
-                subprocess.run(
-                    [sys.executable, __file__, "--lockfile-for", str(manifest)], check=True
-                )
-                lockfile_written = True
-            if name == "plan":
-                subprocess.run(command, stdout=subprocess.DEVNULL, check=True)  # the index
-            forget = (lambda: index.unlink(missing_ok=True)) if name == "plan-cold" else None
-            results[name] = runs(command, args.runs, forget or (lambda: None))
-            figures = results[name]
-            print(
-                f"{name:16} CPU {figures['cpu']['min']:7.2f} s min {figures['cpu']['median']:7.2f}"
-                f" s median ({1e6 * figures['cpu']['median'] / args.rows:5.1f} us/row), "
-                f"wall {figures['wall']['min']:6.2f} / {figures['wall']['median']:6.2f} s, "
-                f"peak RSS {figures['rss_mb']['median']:6.1f} MB",
-                flush=True,
-            )
+        if any(name.startswith("plan") for name in wanted):
+            # In a child: a child started later from a large parent would be charged the
+            # parent's peak RSS (Linux carries it over exec), inflating plan's figure.
+            subprocess.run([sys.executable, __file__, "--lockfile-for", str(manifest)], check=True)
+        # Round by round, each contender once, so that a busier minute weighs on all alike.
+        for _ in range(args.runs):
+            for name in wanted:
+                if name == "plan" and not index.exists():
+                    subprocess.run(commands[name], stdout=subprocess.DEVNULL, check=True)
+                if name == "plan-cold":
+                    index.unlink(missing_ok=True)
+                samples[name].append(measure(commands[name]))
+    results = {name: summary(runs) for name, runs in samples.items()}
+    for name, figures in results.items():
+        print(
+            f"{name:16} CPU {figures['cpu']['min']:7.2f} s min {figures['cpu']['median']:7.2f}"
+            f" s median ({1e6 * figures['cpu']['median'] / args.rows:5.1f} us/row), "
+            f"wall {figures['wall']['min']:6.2f} / {figures['wall']['median']:6.2f} s, "
+            f"peak RSS {figures['rss_mb']['median']:6.1f} MB"
+        )
     if "straightforward" in results and "validate" in results:
-        ratio = results["validate"]["cpu"]["median"] / results["straightforward"]["cpu"]["median"]
-        print(f"validate / straightforward, CPU: {ratio:.3f}")
+        print(f"validate / straightforward, CPU: {paired(samples, 'validate', 'straightforward')}")
     if "validate" in results:
         wall, cpu = results["validate"]["wall"]["median"], results["validate"]["cpu"]["median"]
         each = results["validate"]["wall_per_cpu"]
@@ -285,8 +284,7 @@ def main() -> None:
     for plan in ("plan", "plan-cold"):
         for validate in ("validate", "validate-1"):
             if plan in results and validate in results:
-                ratio = results[plan]["cpu"]["median"] / results[validate]["cpu"]["median"]
-                print(f"{plan} / {validate}, CPU: {ratio:.2f}")
+                print(f"{plan} / {validate}, CPU: {paired(samples, plan, validate)}")
 
 
 if __name__ == "__main__":
