@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 from heyrender.campaign.cost import Estimate
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.fields import changed_paths, field_hashes
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.rows import Desired, Rows
-from heyrender.state.view import recorded
+from heyrender.state.view import recorded_rows
 
 Changes = Mapping[str, tuple[str, ...] | None]
 
@@ -24,24 +23,13 @@ def estimate(rows: Iterable[Desired], keys: Iterable[str]) -> Estimate:
 
 
 def recorded_fields(manifest: Manifest, keys: Iterable[str]) -> dict[str, dict[str, str] | None]:
-    """The field hashes the lockfile (and journal) hold for these keys, in one streamed pass.
+    """The field hashes the lockfile (and journal) hold for these keys.
 
     Plan's lean view of the lockfile keeps only key, request and status of a completed row,
-    so the fields of the outdated rows are read here, and only theirs.
+    so the fields of the outdated rows it names are read here, and only theirs.
     """
-    wanted = set(keys)
-    if not wanted:
-        return {}
-
-    def pick(batches: Iterator[list[dict[str, Any]]]) -> dict[str, dict[str, str] | None]:
-        return {
-            row["key"]: row.get("fields")
-            for batch in batches
-            for row in batch
-            if row["key"] in wanted
-        }
-
-    return recorded(manifest.lockfile_path, manifest.path.name, pick)
+    rows = recorded_rows(manifest.lockfile_path, manifest.path.name, set(keys))
+    return {key: row.get("fields") for key, row in rows.items()}
 
 
 def current_fields(

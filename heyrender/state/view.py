@@ -81,6 +81,27 @@ def recorded(
         return consume(iter([[as_row(entries[key]) for key in sorted(entries)]]))
 
 
+FEW = 100  # keys looked up by bisection of the lockfile rather than by streaming it
+
+
+def recorded_rows(lock_path: Path, manifest_name: str, keys: set[str]) -> dict[str, Row]:
+    """The latest record of each of these keys that has one: found by bisection when they are
+    few and no journal lies beside the lockfile, else (and for any bisection misses) streamed."""
+    found: dict[str, Row] = {}
+    if not keys:
+        return found
+    if len(keys) <= FEW and not os.path.lexists(store.journal_path(lock_path)):
+        found = lockfile.bisected(lock_path, manifest_name, keys)
+    missing = keys - found.keys()
+    if missing:
+
+        def pick(batches: Iterator[list[Row]]) -> dict[str, Row]:
+            return {row["key"]: row for batch in batches for row in batch if row["key"] in missing}
+
+        found.update(recorded(lock_path, manifest_name, pick))
+    return found
+
+
 COMPLETED = "completed"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
