@@ -180,11 +180,14 @@ def summary(samples: list[dict[str, float]]) -> dict[str, Any]:
     return out
 
 
-def paired(samples: dict[str, list[dict[str, float]]], top: str, bottom: str) -> str:
+def paired(
+    samples: dict[str, list[dict[str, float]]], top: str, bottom: str, digits: int = 2
+) -> str:
     """The CPU ratio of two contenders from runs side by side in the same round (the machine's
     load changes from minute to minute): median, and the range over the rounds."""
     ratios = sorted(a["cpu"] / b["cpu"] for a, b in zip(samples[top], samples[bottom], strict=True))
-    return f"{statistics.median(ratios):.2f} (rounds: {ratios[0]:.2f} to {ratios[-1]:.2f})"
+    low, middle, high = ratios[0], statistics.median(ratios), ratios[-1]
+    return f"{middle:.{digits}f} (rounds: {low:.{digits}f} to {high:.{digits}f})"
 
 
 def heyrender(*args: str) -> list[str]:
@@ -271,7 +274,9 @@ def main() -> None:
             f"peak RSS {figures['rss_mb']['median']:6.1f} MB"
         )
     if "straightforward" in results and "validate" in results:
-        print(f"validate / straightforward, CPU: {paired(samples, 'validate', 'straightforward')}")
+        print(
+            f"validate / straightforward, CPU: {paired(samples, 'validate', 'straightforward', 3)}"
+        )
     if "validate" in results:
         wall, cpu = results["validate"]["wall"]["median"], results["validate"]["cpu"]["median"]
         each = results["validate"]["wall_per_cpu"]
