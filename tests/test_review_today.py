@@ -17,3 +17,22 @@ def test_a_key_twice_in_the_csv_of_an_outdated_campaign_is_named_not_a_traceback
         result = cli("plan", path, *extra)
         assert result.exit_code != 0
         assert "duplicate email: p01@x.io (lines 3, 7)" in result.output
+
+
+HEADER = b'{"heyrender_lockfile": 1, "manifest": "m.yaml"}\n'
+DIGEST = "ab" * 32
+
+
+def lean_row(key: str, extra: str = "") -> bytes:
+    row = f'{{"key": "{key}", "request": "sha256:{DIGEST}", "status": "completed"'
+    return (row + f', "video_id": "v-{key}"{extra}}}\n').encode()
+
+
+def test_a_lockfile_row_nested_too_deeply_is_named_not_a_recursion_error(campaign, cli):
+    path = campaign()
+    deep = b'{"key": "li@globex.com", "title": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    path.with_suffix(".lock").write_bytes(HEADER + lean_row("dana@acme.io") + deep)
+    for command in ("status", "plan"):
+        result = cli(command, path)
+        assert result.exit_code != 0
+        assert "m.lock line 3: not valid JSON (nested too deeply)" in result.output

@@ -186,6 +186,8 @@ def parse_line(raw: bytes, path: Path, line: int, noun: str = "") -> Any:
         raise LockfileError(path, f"{noun}not UTF-8 text", line=line) from None
     except ValueError as exc:
         raise LockfileError(path, f"{noun}not valid JSON ({exc})", line=line) from None
+    except RecursionError:
+        raise LockfileError(path, f"{noun}not valid JSON (nested too deeply)", line=line) from None
 
 
 Numbered = tuple[int, dict[str, Any]]
