@@ -36,3 +36,38 @@ def test_a_lockfile_row_nested_too_deeply_is_named_not_a_recursion_error(campaig
         result = cli(command, path)
         assert result.exit_code != 0
         assert "m.lock line 3: not valid JSON (nested too deeply)" in result.output
+
+
+CUT_WHILE_BISECTED = """
+import os, sys
+from pathlib import Path
+from heyrender.state import lockfile
+from heyrender.state.lockfile import Entry
+
+path = Path(sys.argv[1])
+rows = {f"k{i:05d}": Entry(f"k{i:05d}", "sha256:" + "1" * 64, "completed", video_id="v")
+        for i in range(5000)}
+lockfile.save(path, rows, "m.yaml")
+header = lockfile.check_header
+
+def cut(*args):
+    header(*args)
+    os.truncate(path, 60)  # another program rewrites it in place: cp over it, an editor
+
+lockfile.check_header = cut
+print(lockfile.bisected(path, "m.yaml", {"k04000"}))
+"""
+
+
+def test_a_lockfile_cut_short_while_plan_bisects_it_is_read_as_shorter_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CUT_WHILE_BISECTED, str(tmp_path / "m.lock")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert done.stdout.strip() == "{}", "nothing found: plan streams the file for the key"
