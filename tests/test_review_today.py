@@ -71,3 +71,15 @@ def test_a_lockfile_cut_short_while_plan_bisects_it_is_read_as_shorter_not_a_cra
     )
     assert done.returncode == 0, (done.returncode, done.stderr)
     assert done.stdout.strip() == "{}", "nothing found: plan streams the file for the key"
+
+
+def test_a_duration_too_large_for_a_float_is_named_not_an_overflow_error(campaign, cli):
+    path = campaign()
+    huge = "1" + "0" * 400  # a whole number json reads exactly, and no float holds
+    path.with_suffix(".lock").write_bytes(
+        HEADER + lean_row("dana@acme.io", f', "duration": {huge}')
+    )
+    for command in ("status", "plan"):
+        result = cli(command, path)
+        assert result.exit_code != 0
+        assert "m.lock line 2: row 'dana@acme.io': duration: expected a number" in result.output
