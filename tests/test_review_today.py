@@ -4,6 +4,7 @@ traceback."""
 
 from __future__ import annotations
 
+from tests.conftest import BASE_MANIFEST
 from tests.test_diff import SPEEDY, record_as_rendered
 
 CSV = "email,name,avatar\n" + "".join(f"p{i:02d}@x.io,N{i},a1\n" for i in range(5))
@@ -83,3 +84,31 @@ def test_a_duration_too_large_for_a_float_is_named_not_an_overflow_error(campaig
         result = cli(command, path)
         assert result.exit_code != 0
         assert "m.lock line 2: row 'dana@acme.io': duration: expected a number" in result.output
+
+
+WHERE = BASE_MANIFEST.replace(
+    "  key: email\n", "  key: email\n  where: \"{{ row.name != 'Li' }}\"\n"
+)
+
+
+def test_a_report_does_not_say_a_row_left_out_by_where_is_gone_from_the_csv(campaign, cli):
+    from heyrender.state import lockfile
+    from heyrender.state.lockfile import Entry
+    from tests.test_report_orphans import data_of
+
+    path = campaign(WHERE)
+    rows = {
+        key: Entry(key, "sha256:" + "1" * 64, "completed", video_id=f"v-{key}")
+        for key in ("li@globex.com", "zed@gone.io")
+    }
+    lockfile.save(path.with_suffix(".lock"), rows, path.name)
+    result = cli("report", path, "--out", path.parent / "r")
+    assert result.exit_code == 0, result.output
+    assert "2 orphaned, not among the CSV's rows: 1 left out by source.where" in result.output
+    cards = {card["k"]: card for card in data_of(path.parent / "r")["rows"]}
+    assert cards["li@globex.com"]["s"] == "orphaned"  # as plan calls it
+    assert cards["li@globex.com"]["o"] == (
+        "In people.csv but left out by source.where; its lockfile row stays "
+        "(completed, video v-li@globex.com) and apply leaves it alone"
+    )
+    assert cards["zed@gone.io"]["o"].startswith("No longer in people.csv; its lockfile row")
