@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.conftest import BASE_MANIFEST
 from tests.test_diff import SPEEDY, record_as_rendered
+from tests.test_report import browser, page  # noqa: F401 - fixtures
 
 CSV = "email,name,avatar\n" + "".join(f"p{i:02d}@x.io,N{i},a1\n" for i in range(5))
 
@@ -112,3 +113,36 @@ def test_a_report_does_not_say_a_row_left_out_by_where_is_gone_from_the_csv(camp
         "(completed, video v-li@globex.com) and apply leaves it alone"
     )
     assert cards["zed@gone.io"]["o"].startswith("No longer in people.csv; its lockfile row")
+
+
+def test_markup_in_an_orphans_key_title_and_failure_stays_text_on_the_page(  # held
+    campaign,
+    cli,
+    page,  # noqa: F811
+) -> None:
+    from heyrender.state import lockfile
+    from heyrender.state.lockfile import Entry
+
+    attack = "</script><img src=x onerror=window.hit=1><!--<script>window.hit=2</script>"
+    path = campaign()
+    rows = {
+        f"{status}{attack}": Entry(
+            f"{status}{attack}",
+            "sha256:" + "1" * 64,
+            status,
+            title=f"T{attack}",
+            video_id=f"v{attack}",
+            failure_code=f"C{attack}" if status == "failed" else None,
+            failure_message=f"M{attack}" if status == "failed" else None,
+        )
+        for status in ("completed", "failed", "processing", "missing")
+    }
+    lockfile.save(path.with_suffix(".lock"), rows, path.name)
+    assert cli("report", path, "--out", path.parent / "r").exit_code == 0
+    page.goto((path.parent / "r" / "index.html").as_uri())
+    page.select_option("#status", "orphaned")
+    assert page.evaluate("window.hit") is None
+    assert page.locator("article.card img.thumb").count() == 0
+    keys = page.locator("article.card .key").all_inner_texts()
+    assert sorted(keys) == sorted(rows)
+    assert page.locator(".failure").first.inner_text() == f"C{attack} M{attack}"
