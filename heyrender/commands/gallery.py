@@ -20,6 +20,7 @@ from urllib.parse import quote
 from heyrender.api.client import Settings
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.cost import duration
+from heyrender.campaign.csvsource import CsvSource
 from heyrender.campaign.expand import Expansion
 from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.validate import checked_rows
@@ -32,6 +33,7 @@ from heyrender.status import Status
 from heyrender.wording import counted
 
 NOT_SUBMITTED, INVALID, ORPHANED = "not submitted", "invalid", "orphaned"
+LEFT_OUT = "In "  # how an orphan's note starts when the CSV still holds its key
 URL_LIFETIME = timedelta(days=7)
 PAGE_NAME = "index.html"
 PAGE_MARK = b" - heyrender report</title>"  # in the head of every page report writes
@@ -123,8 +125,21 @@ def cards(
             card["m"] = "; ".join(str(problem) for problem in row.problems)
         yield card
     expansion.check_keys()
-    for key in sorted(state.entries.keys() - seen):
-        yield orphan(key, state.entries[key], fresh.videos.get(key), manifest, options)
+    orphans = sorted(state.entries.keys() - seen)
+    kept_out = left_out_by_where(manifest, set(orphans))
+    for key in orphans:
+        video = fresh.videos.get(key)
+        yield orphan(key, state.entries[key], video, manifest, options, key in kept_out)
+
+
+def left_out_by_where(manifest: Manifest, keys: set[str]) -> set[str]:
+    """Those of these keys that are still in the CSV, on a row its `where` leaves out: plan
+    counts them orphaned too, but they are not gone from the CSV."""
+    if not keys or not manifest.source.where:
+        return set()
+    column = manifest.source.key
+    with CsvSource(manifest.source.csv) as source:
+        return {key for row in source if (key := row.values[column].strip()) in keys}
 
 
 def outcome(
@@ -139,10 +154,16 @@ def outcome(
 
 
 def orphan(
-    key: str, entry: Entry, video: VideoStatus | None, manifest: Manifest, options: ReportOptions
+    key: str,
+    entry: Entry,
+    video: VideoStatus | None,
+    manifest: Manifest,
+    options: ReportOptions,
+    left_out: bool = False,
 ) -> dict[str, Any]:
-    """A lockfile row whose key is no longer in the CSV: its video may still be paid for and
-    out in the world, so the page keeps it in view."""
+    """A lockfile row whose key is not among the CSV's rows (gone from it, or `left_out` by
+    its where): its video may still be paid for and out in the world, so the page keeps it in
+    view."""
     card: dict[str, Any] = {"k": key, "s": ORPHANED}
     if entry.title:
         card["t"] = entry.title
@@ -151,8 +172,10 @@ def orphan(
         card["d"] = duration(seconds)
     card.update(outcome(key, entry, video, options))
     video_id = f", video {entry.video_id}" if entry.video_id else ""
+    csv_name = manifest.source.csv.name
+    where = f"{LEFT_OUT}{csv_name} but left out by source.where"
     card["o"] = (
-        f"No longer in {manifest.source.csv.name}; its lockfile row stays "
+        f"{where if left_out else 'No longer in ' + csv_name}; its lockfile row stays "
         f"({entry.status.value}{video_id}) and apply leaves it alone"
     )
     return card
@@ -187,11 +210,15 @@ def report(manifest: Manifest, options: ReportOptions, echo: Callable[[str], Non
     completed = sum(1 for card in rows if card["s"] == Status.COMPLETED)
     playable = sum(1 for card in rows if "v" in card and card["s"] == Status.COMPLETED)
     orphaned = sum(1 for card in rows if card["s"] == ORPHANED)
+    left_out = sum(1 for card in rows if card["s"] == ORPHANED and card["o"].startswith(LEFT_OUT))
+    gone = (
+        f"not among the CSV's rows: {left_out:,} left out by source.where"
+        if left_out
+        else "no longer in the CSV"
+    )
     echo(
         f"Wrote {target} ({counted(len(rows) - orphaned, 'row')}, {completed:,} completed, "
-        f"{playable:,} playable"
-        + (f"; {orphaned:,} orphaned, no longer in the CSV" if orphaned else "")
-        + ")"
+        f"{playable:,} playable" + (f"; {orphaned:,} orphaned, {gone}" if orphaned else "") + ")"
     )
     if fresh.failed:
         echo(f"{counted(fresh.failed, 'video')} could not be asked about; their cards say so")

@@ -138,6 +138,10 @@ def reason(entry: Entry | None) -> str | None:
 SEEN, DONE = 1, 2  # a lean lockfile row's mark: its key is in the CSV; it is done as well
 
 
+def first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
 class DoneRows:
     """Spots, while the campaign expands, the rows whose request is exactly what a completed
     lockfile row asked: they are marked on plan's lean entries and need no place in the packed
@@ -164,7 +168,9 @@ class DoneRows:
                 marks[found] = DONE
                 return False
             if named and (len(changed) < named or key < changed[-1][0]) and find(key) >= 0:
-                bisect.insort(changed, (key, field_hashes(body)))
+                # by key alone: a key twice in the CSV (refused once the pass ends) must not
+                # compare its two bodies' hashes
+                bisect.insort(changed, (key, field_hashes(body)), key=first)
                 del changed[named:]
             return True
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import mmap
 import os
 import re
 import time
@@ -186,6 +185,8 @@ def parse_line(raw: bytes, path: Path, line: int, noun: str = "") -> Any:
         raise LockfileError(path, f"{noun}not UTF-8 text", line=line) from None
     except ValueError as exc:
         raise LockfileError(path, f"{noun}not valid JSON ({exc})", line=line) from None
+    except RecursionError:
+        raise LockfileError(path, f"{noun}not valid JSON (nested too deeply)", line=line) from None
 
 
 Numbered = tuple[int, dict[str, Any]]
@@ -276,15 +277,11 @@ def bisected(path: Path, manifest_name: str, keys: Iterable[str]) -> dict[str, d
     if fd is None:
         return {}
     with os.fdopen(fd, "rb") as file:
-        try:
-            data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file
-            return {}
-    with data:
-        first = data.find(b"\n") + 1
+        data = ReadAt(file.fileno())
+        first = data.find(b"\n", 0, len(data)) + 1
         if not first:
             return {}
-        check_header(parse_line(data[:first], path, 1), path, manifest_name)
+        check_header(parse_line(data[0:first], path, 1), path, manifest_name)
         found = {}
         for key in keys:
             row = bisect_rows(data, first, key, path)
@@ -293,7 +290,47 @@ def bisected(path: Path, manifest_name: str, keys: Iterable[str]) -> dict[str, d
         return found
 
 
-def bisect_rows(data: mmap.mmap, low: int, key: str, path: Path) -> dict[str, Any] | None:
+class ReadAt:
+    """An open file's bytes, read where bisection looks (pread), not mapped: a file cut short
+    while plan reads it (cp over it, an editor saving in place) reads as shorter, where a
+    mapping would kill the process with SIGBUS."""
+
+    CHUNK = 4096  # a page: a few lines
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.size = os.fstat(fd).st_size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, span: slice) -> bytes:
+        return os.pread(self.fd, span.stop - span.start, span.start)
+
+    def find(self, byte: bytes, start: int, end: int) -> int:
+        position = start
+        while position < end:
+            chunk = os.pread(self.fd, min(self.CHUNK, end - position), position)
+            if not chunk:
+                return -1
+            at = chunk.find(byte)
+            if at >= 0:
+                return position + at
+            position += len(chunk)
+        return -1
+
+    def rfind(self, byte: bytes, start: int, end: int) -> int:
+        position = end
+        while position > start:
+            begin = max(start, position - self.CHUNK)
+            at = os.pread(self.fd, position - begin, begin).rfind(byte)
+            if at >= 0:
+                return begin + at
+            position = begin
+        return -1
+
+
+def bisect_rows(data: ReadAt, low: int, key: str, path: Path) -> dict[str, Any] | None:
     high = len(data)
     while low < high:
         newline = data.rfind(b"\n", low, (low + high) // 2)

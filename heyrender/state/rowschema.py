@@ -80,11 +80,19 @@ def integer_check(name: str) -> Check:
 
 def number_check(name: str) -> Check:
     def check(value: Any) -> Any:
-        if type(value) not in (int, float) or not math.isfinite(value):
+        if type(value) not in (int, float) or not finite(value):
             raise wrong(name, "a number", value)
         return value
 
     return check
+
+
+def finite(value: float) -> bool:
+    """Whether a float holds the number: a whole number past 1e308 overflows one."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def boolean_check(name: str) -> Check:
