@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from heyrender.state import planindex, view
 from heyrender.state.store import State
 from tests.test_plan_index import index_of, recorded_campaign
 from tests.test_plan_index_stamp import hashes, next_tick
-from tests.test_review_plan_index import crc_twins
+from tests.test_review_plan_index import crc_twins, killed_twice
 
 SECOND = 10**9
 
@@ -181,15 +179,8 @@ def test_plan_killed_while_reading_the_clock_twice(campaign, cli):
     leave, the next apply removes, and plan answers as before."""
     path = recorded_campaign(campaign)
     expected = groups(cli, path)
-    index_of(path).unlink()
+    killed_twice(KILLED_PROBE, path)
     lock = path.with_suffix(".lock")
-    for _ in range(2):
-        killed = subprocess.run(
-            [sys.executable, "-c", KILLED_PROBE, str(lock), path.name], capture_output=True
-        )
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
-    left = [p for p in path.parent.iterdir() if p.name.startswith("..m.lock.index.")]
-    assert len(left) == 2 and not index_of(path).exists()
     assert groups(cli, path) == expected and groups(cli, path) == expected
     State.load(lock, path.name).checkpoint()  # what apply does under the state lock
     assert not [p for p in path.parent.iterdir() if p.name.startswith("..m.lock.index.")]
