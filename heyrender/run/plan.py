@@ -6,6 +6,7 @@ import bisect
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from heyrender.campaign.fields import field_hashes
@@ -138,10 +139,6 @@ def reason(entry: Entry | None) -> str | None:
 SEEN, DONE = 1, 2  # a lean lockfile row's mark: its key is in the CSV; it is done as well
 
 
-def first(item: tuple[str, Any]) -> str:
-    return item[0]
-
-
 class DoneRows:
     """Spots, while the campaign expands, the rows whose request is exactly what a completed
     lockfile row asked: they are marked on plan's lean entries and need no place in the packed
@@ -170,7 +167,7 @@ class DoneRows:
             if named and (len(changed) < named or key < changed[-1][0]) and find(key) >= 0:
                 # by key alone: a key twice in the CSV (refused once the pass ends) must not
                 # compare its two bodies' hashes
-                bisect.insort(changed, (key, field_hashes(body)), key=first)
+                bisect.insort(changed, (key, field_hashes(body)), key=itemgetter(0))
                 del changed[named:]
             return True
 
