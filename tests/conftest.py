@@ -47,6 +47,16 @@ def campaign(tmp_path: Path) -> Campaign:
 
 
 @pytest.fixture
+def state(tmp_path: Path):
+    """An empty state for a manifest m.yaml, closed after the test."""
+    from heyrender.state.store import State
+
+    recorded = State(tmp_path / "m.lock", "m.yaml", {})
+    yield recorded
+    recorded.close()
+
+
+@pytest.fixture
 def cli() -> Callable[..., Result]:
     def invoke(*args: str | Path, input: str | None = None) -> Result:
         result = CliRunner().invoke(main, [str(a) for a in args], input=input)

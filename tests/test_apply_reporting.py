@@ -24,9 +24,16 @@ def rendered(campaign, start_emulator):
     return manifest, emulator
 
 
-def test_the_plan_shown_names_the_replaced_row_as_to_create(rendered) -> None:
+def replacing(rendered, *flags: str) -> subprocess.CompletedProcess[str]:
+    """apply --replace of one done row, with these flags."""
     manifest, emulator = rendered
-    result = heyrender("apply", manifest, "--yes", "--replace", REPLACED, *FAST, env=emulator.env())
+    return heyrender(
+        "apply", manifest, "--yes", "--replace", REPLACED, *flags, *FAST, env=emulator.env()
+    )
+
+
+def test_the_plan_shown_names_the_replaced_row_as_to_create(rendered) -> None:
+    result = replacing(rendered)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Plan: 1 to create, 0 outdated, 0 uncertain. 2 done" in result.stdout
     assert f"+ {REPLACED} (replacing its done video, as --replace asks)" in result.stdout
@@ -34,18 +41,7 @@ def test_the_plan_shown_names_the_replaced_row_as_to_create(rendered) -> None:
 
 
 def test_a_replacement_cut_by_the_timeout_is_work_left(rendered) -> None:
-    manifest, emulator = rendered
-    result = heyrender(
-        "apply",
-        manifest,
-        "--yes",
-        "--replace",
-        REPLACED,
-        "--timeout",
-        "0",
-        *FAST,
-        env=emulator.env(),
-    )
+    result = replacing(rendered, "--timeout", "0")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Done: 2 completed, 0 failed, 0 in progress, 0 uncertain, 1 still to create." in (
         result.stdout
@@ -54,18 +50,7 @@ def test_a_replacement_cut_by_the_timeout_is_work_left(rendered) -> None:
 
 
 def test_a_replacement_stopped_by_an_unreachable_api_is_reported_unmade(rendered) -> None:
-    manifest, emulator = rendered
-    result = heyrender(
-        "apply",
-        manifest,
-        "--yes",
-        "--replace",
-        REPLACED,
-        "--api-base",
-        "http://127.0.0.1:9",
-        *FAST,
-        env=emulator.env(),
-    )
+    result = replacing(rendered, "--api-base", "http://127.0.0.1:9")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 row still to create" in result.stderr
 

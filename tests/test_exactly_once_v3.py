@@ -7,7 +7,6 @@ import json
 import re
 from collections import Counter
 from contextlib import nullcontext
-from pathlib import Path
 
 import httpx
 import pytest
@@ -147,13 +146,6 @@ def apply_rows(server, state: State, desired: list[Desired], options: RunOptions
             return report, provider.requests
 
     return asyncio.run(main())
-
-
-@pytest.fixture
-def state(tmp_path: Path):
-    recorded = State(tmp_path / "m.lock", "m.yaml", {})
-    yield recorded
-    recorded.close()
 
 
 # the key ---------------------------------------------------------------------

@@ -191,13 +191,6 @@ def run_rows(
     return asyncio.run(main())
 
 
-@pytest.fixture
-def state(tmp_path: Path):
-    recorded = State(tmp_path / "m.lock", "m.yaml", {})
-    yield recorded
-    recorded.close()
-
-
 def test_a_reporter_that_raises_never_frees_a_slot_nor_stops_the_run(state) -> None:
     server = Server(finish_after=3)
     reporter = Broken()
