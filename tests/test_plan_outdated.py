@@ -49,3 +49,23 @@ def test_rows_met_in_any_order_name_the_smallest_keys(campaign, cli):
     assert all(
         ": script, voice_settings.speed" in line for line in text.splitlines() if "~ p" in line
     )
+
+
+def test_each_row_is_looked_up_once(tmp_path):
+    """A row to create is looked up in the lockfile once, however few outdated rows were met."""
+    from heyrender.run.plan import DoneRows
+    from heyrender.state import lockfile, view
+    from heyrender.state.lockfile import Entry
+
+    lock = tmp_path / "m.lock"
+    old = {f"k{i}": Entry(f"k{i}", f"sha256:{i:064x}", "completed", video_id="v") for i in range(5)}
+    lockfile.save(lock, old, "m.yaml")
+    entries = view.plan_entries(lock, "m.yaml")
+    looked: list[str] = []
+    find = entries.find
+    entries.find = lambda key: looked.append(key) or find(key)  # type: ignore[method-assign]
+    done = DoneRows(entries, named=10)
+    kept = [done.keep(f"new{i}", bytes(32), {"script": "x"}) for i in range(50)]
+    kept.append(done.keep("k1", bytes(32), {"script": "x"}))  # outdated
+    assert all(kept) and len(looked) == 51
+    assert list(done.outdated_fields) == ["k1"]

@@ -152,19 +152,16 @@ class DoneRows:
         self.entries = entries
         self.marks = bytearray(entries.lean_count)
         self.changed: list[tuple[str, dict[str, str]]] = []  # sorted by key, at most `named`
-        completed_with, find, marks, changed = (
-            entries.completed_with,
-            entries.find,
-            self.marks,
-            self.changed,
-        )
+        find, asked, marks, changed = entries.find, entries.asked, self.marks, self.changed
 
         def keep(key: str, digest: bytes, body: dict[str, Any]) -> bool:
-            found = completed_with(key, digest)
-            if found >= 0:
+            found = find(key)
+            if found < 0:
+                return True
+            if asked(found, digest):
                 marks[found] = DONE
                 return False
-            if named and (len(changed) < named or key < changed[-1][0]) and find(key) >= 0:
+            if named and (len(changed) < named or key < changed[-1][0]):
                 # by key alone: a key twice in the CSV (refused once the pass ends) must not
                 # compare its two bodies' hashes
                 bisect.insort(changed, (key, field_hashes(body)), key=itemgetter(0))
@@ -237,7 +234,7 @@ def packed_diff(
     done_count = 0 if left_out is None else left_out.count
     marks = bytearray(entries.lean_count) if left_out is None else left_out.marks
     whole_matched: set[str] = set()
-    find, digest_at = entries.find, entries.digest_at
+    find, asked = entries.find, entries.asked
     for index, key in enumerate(rows.keys):
         found = find(key)
         if found >= 0:
@@ -249,7 +246,7 @@ def packed_diff(
             continue
         if found >= 0:
             start = index * DIGEST
-            if digests[start : start + DIGEST] == digest_at(found):
+            if asked(found, digests[start : start + DIGEST]):
                 done_count += 1
                 done.append(key)
                 if done_shown is not None and len(done) > 4 * done_shown + 1024:

@@ -190,12 +190,9 @@ class PlanEntries(Mapping[str, Entry]):
         """The 32 bytes of the lean row's request hash."""
         return self._digests[32 * index : 32 * index + 32]
 
-    def completed_with(self, key: str, digest: bytes) -> int:
-        """The number of the lean completed row with this key and request digest, or -1."""
-        found = self.find(key)
-        if found >= 0 and self._digests.startswith(digest, 32 * found):
-            return found
-        return -1
+    def asked(self, index: int, digest: bytes | bytearray) -> bool:
+        """Whether the lean row's request hash is these 32 bytes (compared in place)."""
+        return self._digests.startswith(digest, 32 * index)
 
     def __getitem__(self, key: str) -> Entry:
         whole = self._whole.get(key)
