@@ -68,7 +68,7 @@ def rewrite(index: Path, change: Callable[[dict[str, object]], None]) -> None:
             else:
                 parts[name] = source.read(count)
         parts["slots"] = array("I")
-        parts["slots"].fromfile(source, 2 * size)  # type: ignore[attr-defined]
+        parts["slots"].fromfile(source, size)  # type: ignore[attr-defined]
         parts["whole"] = source.read()
     change(parts)
     names = ("keys", "ends", "digests", "slots", "whole")
@@ -88,22 +88,22 @@ def slots_of(parts: dict[str, object]) -> array[int]:
 
 def a_row_past_the_rows(parts: dict[str, object]) -> None:
     slots = slots_of(parts)
-    full = next(at for at in range(1, len(slots), 2) if slots[at])
-    slots[full] = len(slots)
+    full = next(at for at, entry in enumerate(slots) if entry)
+    slots[full] = 0xFFFFFFFF
 
 
 def a_row_in_two_slots(parts: dict[str, object]) -> None:
     slots = slots_of(parts)
-    full = next(at for at in range(1, len(slots), 2) if slots[at])
-    empty = next(at for at in range(1, len(slots), 2) if not slots[at])
+    full = next(at for at, entry in enumerate(slots) if entry)
+    empty = next(at for at, entry in enumerate(slots) if not entry)
     slots[empty] = slots[full]
 
 
 def no_empty_slot(parts: dict[str, object]) -> None:
     """Every search would go round the table for ever."""
     slots = slots_of(parts)
-    for at in range(1, len(slots), 2):
-        slots[at] = slots[at] or 1
+    for at, entry in enumerate(slots):
+        slots[at] = entry or slots[0] or 1
 
 
 def ends_past_the_keys(parts: dict[str, object]) -> None:
@@ -113,7 +113,8 @@ def ends_past_the_keys(parts: dict[str, object]) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage", [a_row_past_the_rows, a_row_in_two_slots, no_empty_slot, ends_past_the_keys]
+    "damage",
+    [a_row_past_the_rows, a_row_in_two_slots, no_empty_slot, ends_past_the_keys],
 )
 def test_an_index_whose_parts_disagree_is_not_served(campaign, cli, damage):
     """The payload hash catches damage, not an index written wrong (by a bug, another build,

@@ -37,7 +37,7 @@ from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
 
 FORMAT = "heyrender-plan-index"
-VERSION = 2  # 2: an open-addressing table of the keys, for version 1's buckets
+VERSION = 3  # 1: buckets; 2: a key table of two numbers a slot; 3: of one
 MAGIC = FORMAT.encode() + b"\n"
 READ = 1 << 20
 META_LIMIT = 1 << 16
@@ -47,14 +47,20 @@ META_LIMIT = 1 << 16
 class Parts:
     """PlanEntries' packed parts. The completed rows kept lean: their UTF-8 keys end to end,
     where each key ends, their 32-byte request digests, and the table that finds a row by
-    its key (state/view.py's key_table: each slot a 32-bit key hash and its row's number
-    plus one). Every other row is kept whole."""
+    its key (state/view.py's key_table: each slot its row's number plus one, and a tag of
+    the key's hash). Every other row is kept whole."""
 
     keys: bytearray
     ends: array[int]  # typecode "I", or "Q" once the keys pass 4 GiB
     digests: bytearray
-    slots: array[int]  # typecode "I", two numbers a slot
+    slots: array[int]  # typecode "I"
     whole: dict[str, Entry]
+
+
+def tag_bits(rows: int) -> int:
+    """The bits of a slot of the key table left for a tag of its key's hash, above its row's
+    number (state/view.py's key_table)."""
+    return 32 - (rows + 1).bit_length()
 
 
 def index_path(lock_path: Path) -> Path:
@@ -150,7 +156,7 @@ def save(
         "rows": len(parts.ends),
         "keys": len(parts.keys),
         "ends": parts.ends.typecode,
-        "slots": len(parts.slots) // 2,
+        "slots": len(parts.slots),
         "payload": payload.hexdigest(),
     }
     try:
@@ -196,13 +202,13 @@ def read(source: io.BufferedReader, lock_path: Path, manifest_name: str) -> Part
         return None
     if not isinstance(size, int) or size < 16 or size & (size - 1) or size <= rows:
         return None
-    fixed = key_bytes + rows * (array(code).itemsize + 32) + 8 * size
+    fixed = key_bytes + rows * (array(code).itemsize + 32) + 4 * size
     if source.tell() + fixed > os.fstat(source.fileno()).st_size:
         return None
     keys = exactly(source, key_bytes)
     ends = numbers(source, code, rows)
     digests = exactly(source, 32 * rows)
-    slots = numbers(source, "I", 2 * size)
+    slots = numbers(source, "I", size)
     text = source.read()
     payload = hashlib.sha256()
     for piece in (keys, ends, digests, slots, text):
@@ -250,11 +256,14 @@ def fitting(keys: bytearray, ends: array[int], slots: array[int]) -> bool:
     ever: as many full slots as rows, none naming a row past the last, and an empty slot to
     end every search. The payload hash only proves them whole, not written right."""
     rows = len(ends)
-    numbers = slots[1::2]
     if rows == 0:
-        return len(keys) == 0 and not any(numbers)
-    filled = len(numbers) - numbers.count(0)
-    return ends[-1] == len(keys) and filled == rows < len(numbers) and max(numbers) <= rows
+        return len(keys) == 0 and not any(slots)
+    filled = len(slots) - slots.count(0)
+    return (
+        ends[-1] == len(keys)
+        and filled == rows < len(slots)
+        and max(slots) >> tag_bits(rows) <= rows
+    )
 
 
 def exactly(source: io.BufferedReader, size: int) -> bytearray:

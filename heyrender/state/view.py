@@ -17,7 +17,7 @@ from zlib import crc32
 from heyrender.errors import LockfileError
 from heyrender.state import lockfile, planindex, store
 from heyrender.state.lockfile import FIELD_ORDER, Entry
-from heyrender.state.planindex import Parts
+from heyrender.state.planindex import Parts, tag_bits
 from heyrender.status import Status
 
 Result = TypeVar("Result")
@@ -229,37 +229,39 @@ def table_size(rows: int) -> int:
 
 
 def key_table(hashes: array[int]) -> array[int]:
-    """An open-addressing table of the rows by their keys' 32-bit hashes: slot s holds a hash
-    at 2s and its row's number plus one at 2s + 1 (0: empty), side by side, so that a lookup
-    mostly reads one place in memory. A full slot passes the row on to the next."""
+    """An open-addressing table of the rows by their keys' 32-bit hashes, one 32-bit number
+    a slot: its row's number plus one (0: empty) in the low bits, and in the high bits a tag,
+    the hash's top bits, so that a search compares keys almost only where they are equal. A
+    full slot passes the row on to the next."""
     size = table_size(len(hashes))
-    mask = size - 1
-    slots = array("I", bytes(8 * size))
+    mask, tags = size - 1, tag_bits(len(hashes))
+    slots = array("I", bytes(4 * size))
     for row, value in enumerate(hashes, 1):
         at = value & mask
-        while slots[2 * at + 1]:
+        while slots[at]:
             at = (at + 1) & mask
-        slots[2 * at] = value
-        slots[2 * at + 1] = row
+        slots[at] = row << tags | value >> 32 - tags
     return slots
 
 
 def finder(slots: array[int], keys: bytearray, ends: array[int]) -> Callable[[str], int]:
     """find(key): the row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1.
     plan asks it of every row; a closure reads its arrays faster than a method would."""
-    wrap = len(slots) - 1  # the slots hold an even count of numbers, a power of two
+    mask, tags = len(slots) - 1, tag_bits(len(ends))
+    tag_of, top = (1 << tags) - 1, 32 - tags
 
     def find(key: str) -> int:
         wanted = key.encode("utf-8", "surrogatepass")
         value = key_hash(wanted)
-        at = (value << 1) & wrap
-        while row := slots[at + 1]:
-            if slots[at] == value:
-                row -= 1
-                start = ends[row - 1] if row else 0
-                if ends[row] - start == len(wanted) and keys.startswith(wanted, start):
+        tag, at = value >> top, value & mask
+        while entry := slots[at]:
+            if entry & tag_of == tag:
+                row = (entry >> tags) - 1  # -1 only in a forged table, and passed over
+                start = ends[row - 1] if row > 0 else 0
+                found = ends[row] - start == len(wanted) and keys.startswith(wanted, start)
+                if found and row >= 0:
                     return row
-            at = (at + 2) & wrap
+            at = (at + 1) & mask
         return -1
 
     return find
