@@ -19,7 +19,7 @@ CHUNK = 65_536
 class Ledger:
     def __init__(self) -> None:
         self.hashes = array("q")
-        self.lines = array("L")
+        self.lines = array("I")  # 4 bytes a line: a CSV of 4 billion lines is no campaign
         self.runs: list[array[int]] = []  # sorted copies of the hashes, span by span
         self.found: set[int] | None = None  # the repeated hashes, once all are added
 

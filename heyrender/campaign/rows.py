@@ -51,7 +51,7 @@ class Rows(Sequence[Desired]):
 
     def __init__(self) -> None:
         self.keys: list[str] = []
-        self.lines = array("L")
+        self.lines = array("I")
         self.digests = bytearray()
         self.problems: dict[int, tuple[FieldProblem, ...]] = {}
         self.media: dict[int, tuple[MediaUse, ...]] = {}
