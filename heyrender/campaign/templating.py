@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import update_wrapper
 from itertools import islice
 from types import FrameType
 from typing import Any
@@ -21,7 +22,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context as JinjaContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
 CONTEXT_NAMES = frozenset({"row", "vars", "key"})
 SYNTAX = re.compile(r"\{\{|\{%|\{#")
@@ -30,6 +31,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_BESIDES_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # tab and line breaks too: one-line names
 HUGE_WIDTH = re.compile(r"\d{7,}|\*")
+DIGITS = re.compile(r"\d+")
 
 MAX_FIELD_CHARS = 1_000_000
 MAX_OUTPUT_PIECES = 200_000
@@ -72,10 +74,26 @@ def check_power(base: Any, exponent: Any) -> None:
 
 
 def check_format(text: Any) -> None:
+    """`text % values`: a literal width or precision of 7 digits or more, or a `*`, is refused."""
     if isinstance(text, str) and HUGE_WIDTH.search(text):
-        for spec in re.findall(r"%[-#0 +]*[\d*]*(?:\.[\d*]+)?|\{[^{}]*\}", text):
+        for spec in re.findall(r"%(?:\([^)]*\))?[-#0 +]*[\d*]*(?:\.[\d*]+)?", text):
             if HUGE_WIDTH.search(spec):
                 raise TemplateLimit(f"format {spec!r} asks for too wide a field")
+
+
+def check_spec(spec: str) -> None:
+    """One `{...:spec}` of str.format, as resolved (a nested `{1}` already filled in)."""
+    if any(len(digits) > 7 or int(digits) > MAX_FIELD_CHARS for digits in DIGITS.findall(spec)):
+        raise TemplateLimit(f"format {spec!r} asks for too wide a field")
+
+
+class BoundedFormatter(SandboxedFormatter):
+    """The sandbox's str.format, refusing a field's width or precision past the field limit
+    before the padded text is built (`"{:>9999999999}".format(1)` would take 10 GB)."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        check_spec(format_spec)
+        return super().format_field(value, format_spec)
 
 
 def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -92,8 +110,36 @@ def check_replace(text: Any, args: tuple[Any, ...]) -> None:
             check_size(len(text) + count * (len(new) - len(old)))
 
 
+def argument(rest: tuple[Any, ...], kwargs: dict[str, Any], at: int, name: str) -> Any:
+    """A filter's argument after its value, given by position `at` or by `name`."""
+    return rest[at] if len(rest) > at else kwargs.get(name)
+
+
+def check_join(items: list[Any], rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    separator = argument(rest, kwargs, 0, "d")
+    pieces = sum(len(item) for item in items if isinstance(item, str))
+    gaps = max(len(items) - 1, 0) * (len(separator) if isinstance(separator, str) else 0)
+    check_size(pieces + gaps)
+
+
+def check_indent(text: Any, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    width = argument(rest, kwargs, 0, "width")
+    unit = len(width) if isinstance(width, str) else width if isinstance(width, int) else 4
+    if isinstance(text, str):
+        check_size(len(text) + (text.count("\n") + 1) * unit)
+
+
+def check_wordwrap(text: Any, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    width, wrapstring = argument(rest, kwargs, 0, "width"), argument(rest, kwargs, 2, "wrapstring")
+    if isinstance(text, str) and isinstance(wrapstring, str):
+        per_line = width if isinstance(width, int) and width > 0 else 1
+        breaks = len(text) // per_line + sum(text.count(c) for c in " \t\n-") + 1
+        check_size(len(text) + breaks * len(wrapstring))
+
+
 def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that can build long text, refusing arguments that would pass the field limit."""
+    """A filter that can build long text, refusing arguments that would pass the field limit
+    before the text is built: its own numbers, and text it repeats (a separator, an indent)."""
     offset = 1 if hasattr(function, "jinja_pass_arg") else 0
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
@@ -103,6 +149,14 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
             check_replace(value, rest)
         elif name == "format":
             check_format(value)
+        elif name == "join":
+            value = list(value)
+            args = (*args[:offset], value, *rest)
+            check_join(value, rest, kwargs)
+        elif name == "indent":
+            check_indent(value, rest, kwargs)
+        elif name == "wordwrap":
+            check_wordwrap(value, rest, kwargs)
         result = function(*args, **kwargs)
         if isinstance(result, str):
             check_size(len(result))
@@ -203,6 +257,27 @@ class Environment(ImmutableSandboxedEnvironment):
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`text.format(...)` and `text.format_map(...)`, reached by attribute or item (Jinja
+        wraps them at access, so `call` never sees the method), through BoundedFormatter."""
+        sandboxed = super().wrap_str_format(value)
+        if sandboxed is None or type(value.__self__) is not str:
+            return sandboxed
+        text: str = value.__self__
+        formatter = BoundedFormatter(self)
+        is_format_map = value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    return sandboxed(*args, **kwargs)  # the TypeError Python gives
+                args, kwargs = (), args[0]
+            result = formatter.vformat(text, args, kwargs)
+            check_size(len(result))
+            return result
+
+        return update_wrapper(bounded, value)
+
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             check_repeat(left, right)
@@ -218,12 +293,8 @@ class Environment(ImmutableSandboxedEnvironment):
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         check_arguments(args, kwargs)
         owner = getattr(__obj, "__self__", None)
-        if isinstance(owner, str):
-            method = getattr(__obj, "__name__", "")
-            if method == "format":
-                check_format(owner)
-            elif method == "replace":
-                check_replace(owner, args)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace":
+            check_replace(owner, args)
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(result, str):
             check_size(len(result))
