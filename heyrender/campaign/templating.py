@@ -271,8 +271,9 @@ class Environment(ImmutableSandboxedEnvironment):
             if is_format_map:
                 if kwargs or len(args) != 1:
                     return sandboxed(*args, **kwargs)  # the TypeError Python gives
-                args, kwargs = (), args[0]
-            result = formatter.vformat(text, args, kwargs)
+                result = formatter.vformat(text, (), args[0])
+            else:
+                result = formatter.vformat(text, args, kwargs)
             check_size(len(result))
             return result
 
