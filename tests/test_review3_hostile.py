@@ -81,3 +81,51 @@ def test_join_indent_and_wordwrap_still_work() -> None:
     source = '{{ ["a", "b"]|join(", ") }}|{{ "x\\ny"|indent(2) }}|{{ "aa bb"|wordwrap(2, wrapstring="/") }}'
     render = templating.renderer_for(source)
     assert render({"row": {}, "vars": {}, "key": "k"}) == "a, b|x\n  y|aa/bb"
+
+
+# -- YAML that expands without end: one error naming the file, no traceback, no hang -------------
+
+MANIFEST_TAIL = """\
+version: 1
+source:
+  csv: people.csv
+  key: email
+video:
+  avatar_id: a1
+  voice_id: v1
+  script: hi
+"""
+
+
+def test_an_alias_inside_itself_is_an_error(tmp_path: Path, cli) -> None:
+    path = manifest_with(tmp_path, "&m\n" + MANIFEST_TAIL + "self: *m\n")
+    result = cli("validate", path)
+    assert result.exit_code == 1
+    assert "Error: m.yaml line 1, column 1: self: is nested more than 64" in result.output
+    assert "nested more than 64 levels deep" in result.output
+
+
+def test_a_billion_laughs_is_refused_at_once(tmp_path: Path, cli) -> None:
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        levels.append(f"{level}: &{level} [{', '.join(['*' + previous] * 9)}]")
+    text = MANIFEST_TAIL + "vars:\n" + "".join(f"  {line}\n" for line in levels)
+    path = manifest_with(tmp_path, text)
+    result = cli("validate", path)
+    assert result.exit_code == 1
+    assert "m.yaml line" in result.output and "more than 100,000 values" in result.output
+
+
+def test_yaml_nested_deeper_than_the_parser_goes_is_an_error(tmp_path: Path, cli) -> None:
+    path = manifest_with(tmp_path, MANIFEST_TAIL + "vars:\n  x: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = cli("validate", path)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: m.yaml") and "nested" in result.output
+
+
+def test_shared_anchors_still_load(tmp_path: Path, cli) -> None:
+    text = MANIFEST_TAIL.replace("script: hi", "script: hi\n  voice_settings: &speed {speed: 1.1}")
+    path = manifest_with(tmp_path, text + "vars:\n  again: *speed\n")
+    result = cli("validate", path)
+    assert result.exit_code == 0, result.output
