@@ -129,3 +129,52 @@ def test_shared_anchors_still_load(tmp_path: Path, cli) -> None:
     path = manifest_with(tmp_path, text + "vars:\n  again: *speed\n")
     result = cli("validate", path)
     assert result.exit_code == 0, result.output
+
+
+# -- a saved plan broken by hand: one sentence naming the field, never a Python repr ----------
+
+
+def saved_plan_text(**changes: object) -> str:
+    import json
+
+    plan = {
+        "heyrender_plan": 1,
+        "manifest": "m.yaml",
+        "created_at": "2026-11-25T10:00:00Z",
+        "allow_outside_campaign": False,
+        "inputs": {"manifest": "sha256:00", "csv": "sha256:00", "lockfile": None},
+        "estimate": {"rows": 1, "seconds": 1.0, "usd": 0.1, "unknown_rows": 0},
+        "summary": {},
+        "rows": [{"key": "dana@acme.io", "action": "create", "request": "sha256:00"}],
+    }
+    plan.update(changes)
+    return json.dumps(plan)
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"manifest": None}, "manifest: not a file name"),
+        ({"inputs": None}, "inputs: not an object"),
+        ({"inputs": {"manifest": 5}}, "inputs.manifest: not a hash"),
+        ({"rows": None}, "rows: not a list"),
+        ({"rows": [{"key": "a"}]}, "rows[0].action: not text"),
+        ({"rows": [{"key": 1, "action": "create", "request": "x"}]}, "rows[0].key: not text"),
+        ({"estimate": {"seconds": 1, "usd": float("nan"), "unknown_rows": 0}}, "estimate.usd"),
+    ],
+)
+def test_a_malformed_saved_plan_names_its_field(tmp_path: Path, cli, changes, said) -> None:
+    plan = tmp_path / "reviewed.plan"
+    plan.write_text(saved_plan_text(**changes))
+    result = cli("apply", plan)
+    assert result.exit_code == 1
+    assert f"Error: reviewed.plan: saved plan is malformed: {said}" in result.output
+    assert "Error(" not in result.output
+
+
+def test_a_saved_plan_nested_too_deeply_is_an_error(tmp_path: Path, cli) -> None:
+    plan = tmp_path / "reviewed.plan"
+    plan.write_text('{"heyrender_plan": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = cli("apply", plan)
+    assert result.exit_code == 1
+    assert "Error: reviewed.plan: not a saved plan (JSON nested too deeply)" in result.output
