@@ -178,3 +178,26 @@ def test_a_saved_plan_nested_too_deeply_is_an_error(tmp_path: Path, cli) -> None
     result = cli("apply", plan)
     assert result.exit_code == 1
     assert "Error: reviewed.plan: not a saved plan (JSON nested too deeply)" in result.output
+
+
+# -- apply's durations: a number that would never end a wait, or compare, is a usage error -----
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--poll-interval", "inf"),
+        ("--poll-interval", "nan"),
+        ("--poll-interval", "1e308"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--settle-grace", "nan"),
+        ("--settle-grace", "1e308"),
+    ],
+)
+def test_apply_refuses_a_duration_that_never_ends(tmp_path: Path, cli, option, value) -> None:
+    path = manifest_with(tmp_path, MANIFEST_TAIL)
+    result = cli("apply", path, "--yes", option, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.output
+    assert not (tmp_path / "m.lock").exists()
