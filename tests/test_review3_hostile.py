@@ -201,3 +201,32 @@ def test_apply_refuses_a_duration_that_never_ends(tmp_path: Path, cli, option, v
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.output
     assert not (tmp_path / "m.lock").exists()
+
+
+# -- the key, or a password, in the API base: refused without being shown ---------------------
+
+SECRET = "sk-live-SECRETKEY-zq9x"
+
+
+@pytest.mark.parametrize(
+    ("base", "said"),
+    [
+        (f"http://user:{SECRET}@127.0.0.1:9", "holds the value of HEYGEN_API_KEY"),
+        ("http://proxyuser:hunter2-pass@127.0.0.1:9", "holds a user name or password"),
+        (SECRET, "is not an http(s) URL"),
+        (f"ftp://{SECRET}", "is not an http(s) URL"),
+        (f"http://127.0.0.1:9/?key={SECRET}", "holds the value of HEYGEN_API_KEY"),
+        ("http://127.0.0.1:9/?a=b", "has a query or fragment"),
+    ],
+)
+def test_a_secret_in_the_api_base_is_refused_unshown(
+    tmp_path: Path, cli, monkeypatch, base: str, said: str
+) -> None:
+    monkeypatch.setenv("HEYGEN_API_KEY", SECRET)
+    monkeypatch.setenv("HEYGEN_API_BASE", base)
+    path = manifest_with(tmp_path, MANIFEST_TAIL)
+    result = cli("apply", path, "--yes")
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert SECRET not in result.output and "hunter2" not in result.output
+    assert not (tmp_path / "m.lock").exists()
