@@ -230,3 +230,27 @@ def test_a_secret_in_the_api_base_is_refused_unshown(
     assert said in result.output
     assert SECRET not in result.output and "hunter2" not in result.output
     assert not (tmp_path / "m.lock").exists()
+
+
+# -- apply in a log (CI): a summary every 10 s even while nothing happens ---------------------
+
+
+def test_a_log_gets_a_summary_while_renders_are_silent(monkeypatch) -> None:
+    import asyncio
+    import io
+    from collections import Counter
+
+    from heyrender.commands import progress
+
+    monkeypatch.setattr(progress, "SUMMARY_EVERY", 0.05)
+    log = io.StringIO()
+
+    async def run() -> None:
+        with progress.Progress(lambda: Counter(processing=2), 2, stream=log) as shown:
+            shown.event("dana@acme.io", "submitted as v1")
+            await asyncio.sleep(0.5)  # ten summaries due; no event arrives
+
+    asyncio.run(run())
+    summaries = [line for line in log.getvalue().splitlines() if "videos/min" in line]
+    assert len(summaries) >= 3, log.getvalue()
+    assert summaries[-1].endswith("2 processing | 0.0 videos/min | ETA unknown")
