@@ -254,3 +254,35 @@ def test_a_log_gets_a_summary_while_renders_are_silent(monkeypatch) -> None:
     summaries = [line for line in log.getvalue().splitlines() if "videos/min" in line]
     assert len(summaries) >= 3, log.getvalue()
     assert summaries[-1].endswith("2 processing | 0.0 videos/min | ETA unknown")
+
+
+# -- a full disk during apply: one sentence naming the journal, not a traceback --------------
+
+
+def test_a_full_disk_during_a_run_is_named_not_an_internal_error(state, monkeypatch, caplog):
+    import errno
+    import logging
+    import os
+
+    from heyrender.state import files
+    from tests.test_hostile_run import Server, run_rows
+
+    class Silent:
+        def event(self, key: str, what: str) -> None:
+            pass
+
+    real_write, writes = os.write, []
+
+    def write_until_full(fd: int, data: bytes) -> int:
+        writes.append(len(data))
+        if len(writes) > 6:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files.os, "write", write_until_full)
+    with caplog.at_level(logging.ERROR):
+        report = run_rows(Server(), state, 4, Silent())
+    assert report.fatal is not None
+    assert "m.lock.journal: No space left on device" in str(report.fatal)
+    assert "internal error" not in str(report.fatal)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"

@@ -28,11 +28,13 @@ from heyrender.campaign.rows import Desired
 from heyrender.errors import (
     ApiError,
     AuthError,
+    HeyrenderError,
     InvalidRequest,
     NoCredit,
     OutcomeUnknown,
     RateLimited,
     TransientError,
+    os_error_sentence,
 )
 from heyrender.run.commit import GroupCommit
 from heyrender.run.idempotency import idempotency_key, next_attempt
@@ -72,7 +74,7 @@ class CapProbe:
 @dataclass
 class RunReport:
     stop_reason: str | None = None
-    fatal: ApiError | None = None
+    fatal: HeyrenderError | None = None
     hint: str | None = None
     timed_out: bool = False
     interrupted: bool = False
@@ -123,6 +125,13 @@ class Reconciler:
         if task.cancelled() or task.exception() is None:
             return
         error = task.exception()
+        if isinstance(error, OSError):  # the state's files: a full disk, a read-only mount
+            self.fail(
+                HeyrenderError(f"cannot record the run: {os_error_sentence(error)}"),
+                "free some space (or make the folder writable); every step before this one "
+                "is recorded",
+            )
+            return
         LOG.error("heyrender: internal error in the run", exc_info=error)
         self.fail(ApiError(f"internal error ({error!r})"), "report this bug")
 
@@ -152,7 +161,7 @@ class Reconciler:
         for task in (*self.tasks, *([self.poller] if self.poller else [])):
             task.cancel()
 
-    def fail(self, error: ApiError, hint: str | None = None) -> None:
+    def fail(self, error: HeyrenderError, hint: str | None = None) -> None:
         """Stops the run. Creates already sent finish on their own (a refused key or an
         unreachable API answers at once), so each records what became of it."""
         self.report.fatal = self.report.fatal or error
