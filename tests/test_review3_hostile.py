@@ -286,3 +286,59 @@ def test_a_full_disk_during_a_run_is_named_not_an_internal_error(state, monkeypa
     assert "m.lock.journal: No space left on device" in str(report.fatal)
     assert "internal error" not in str(report.fatal)
     assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+# -- report and export while HeyGen is down: stop asking after 8 failures in a row ----------
+
+
+def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> None:
+    from heyrender.api.client import ApiKey, Settings
+    from heyrender.commands import media
+    from heyrender.errors import TransientError
+    from heyrender.state.lockfile import Entry
+    from heyrender.status import Status
+
+    asked: list[str] = []
+
+    class Down:
+        async def __aenter__(self) -> Down:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            pass
+
+        async def video(self, video_id: str) -> None:
+            asked.append(video_id)
+            raise TransientError("HeyGen answered 503")
+
+    monkeypatch.setattr(media, "open_provider", lambda settings, api: Down())
+    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(200)]
+    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    assert fresh.failed == 200 and not fresh.videos
+    assert len(asked) <= media.CONCURRENCY + 8, len(asked)  # not 200 slow retries
+
+
+def test_fresh_statuses_ask_on_past_deleted_videos(monkeypatch) -> None:
+    from heyrender.api.client import ApiKey, Settings
+    from heyrender.commands import media
+    from heyrender.errors import VideoGone
+    from heyrender.state.lockfile import Entry
+    from heyrender.status import Status
+
+    asked: list[str] = []
+
+    class AllDeleted:
+        async def __aenter__(self) -> AllDeleted:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            pass
+
+        async def video(self, video_id: str) -> None:
+            asked.append(video_id)
+            raise VideoGone("HeyGen no longer has this video")
+
+    monkeypatch.setattr(media, "open_provider", lambda settings, api: AllDeleted())
+    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(40)]
+    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    assert fresh.failed == 40 and len(asked) == 40
