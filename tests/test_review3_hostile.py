@@ -342,3 +342,36 @@ def test_fresh_statuses_ask_on_past_deleted_videos(monkeypatch) -> None:
     entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(40)]
     fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
     assert fresh.failed == 40 and len(asked) == 40
+
+
+# -- a manifest or saved plan that is not a regular file, or is huge: refused, never read ----
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply"])
+def test_a_fifo_as_manifest_is_refused_without_blocking(tmp_path: Path, command: str) -> None:
+    import os
+    import sys
+
+    from tests.conftest import heyrender
+
+    fifo = tmp_path / "m.yaml"
+    os.mkfifo(fifo)
+    env = {**os.environ, "HEYGEN_API_KEY": "k", "HEYGEN_API_BASE": "http://127.0.0.1:9"}
+    result = heyrender(command, fifo, env=env, timeout=30)
+    assert result.returncode == 1, (sys.executable, result.stderr)
+    assert result.stderr.strip() == "Error: m.yaml: is a FIFO, not a regular file"
+
+
+def test_a_device_as_manifest_is_refused(cli) -> None:
+    result = cli("validate", "/dev/zero")
+    assert result.exit_code == 1
+    assert "Error: zero: is a device, not a regular file" in result.output
+
+
+def test_a_huge_manifest_is_refused_before_it_is_parsed(tmp_path: Path, cli) -> None:
+    path = manifest_with(tmp_path, MANIFEST_TAIL)
+    with path.open("a") as out:
+        out.write("# " + "x" * 3_000_000 + "\n")
+    result = cli("validate", path)
+    assert result.exit_code == 1
+    assert "m.yaml: is 3,000,1" in result.output and "at most 2,097,152" in result.output

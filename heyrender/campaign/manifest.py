@@ -15,7 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema, templating
 from heyrender.campaign.cost import CostModel
-from heyrender.campaign.paths import Boundary, PathRefused
+from heyrender.campaign.paths import Boundary, PathRefused, read_named_file
 from heyrender.errors import ManifestError, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 
@@ -130,11 +130,16 @@ def builtin(value: Any) -> Any:
     return value
 
 
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # a page of YAML; the pure-Python reader takes ~2 s a MB
+
+
 def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_named_file(path, MAX_MANIFEST_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ManifestError(path, "no such file") from None
+    except PathRefused as exc:
+        raise ManifestError(path, str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ManifestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:

@@ -28,6 +28,7 @@ from typing import Any
 from heyrender.campaign import manifest as manifests
 from heyrender.campaign.cost import Estimate
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.paths import PathRefused, read_named_file
 from heyrender.campaign.rows import Desired
 from heyrender.errors import InputError, StalePlan, shorten
 from heyrender.run.plan import GROUPS, Plan
@@ -171,10 +172,9 @@ def save(
 def is_saved_plan(path: str | Path) -> bool:
     """Whether a file is a saved plan (as opposed to a manifest)."""
     try:
-        with open(path, "rb") as handle:
-            start = handle.read(64)
-    except OSError:
-        return False
+        start = read_named_file(Path(path), head=64)
+    except (OSError, PathRefused):
+        return False  # not a plan; the manifest loader words what is wrong with it
     return start.lstrip().startswith(b'{"' + HEADER_KEY.encode())
 
 
@@ -182,9 +182,11 @@ def load(path: str | Path) -> SavedPlan:
     """A saved plan as written by `plan --out`; a broken or foreign file is a clear error."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_named_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except PathRefused as exc:
+        raise InputError(f"{path.name}: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError(f"{path.name}: not a saved plan (not JSON)") from None
     except RecursionError:
