@@ -375,3 +375,20 @@ def test_a_huge_manifest_is_refused_before_it_is_parsed(tmp_path: Path, cli) -> 
     result = cli("validate", path)
     assert result.exit_code == 1
     assert "m.yaml: is 3,000,1" in result.output and "at most 2,097,152" in result.output
+
+
+# -- a lookup that finds nothing is named as such, not as "a Python object" ------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("{{ row[key] }}", "'dict object' has no attribute 'dana@acme.io'"),
+        ("{{ row.name.foo }}", "'str object' has no attribute 'foo'"),
+    ],
+)
+def test_printing_a_missing_lookup_says_what_is_missing(tmp_path: Path, cli, source, said) -> None:
+    path = manifest_with(tmp_path, MANIFEST_TAIL.replace("script: hi", f"script: '{source}'"))
+    result = cli("validate", path)
+    assert result.exit_code == 1
+    assert f"row dana@acme.io (people.csv line 2): script: template error: {said}" in result.output

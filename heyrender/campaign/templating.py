@@ -18,7 +18,7 @@ from itertools import islice
 from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context as JinjaContext
@@ -178,6 +178,8 @@ def data_only(value: Any) -> Any:
     """What `{{ ... }}` may print: text, numbers and plain data, never an object's repr."""
     if value is None or isinstance(value, str | int | float | list | tuple | dict):
         return value
+    if isinstance(value, Undefined):  # `row[key]` with no such column: say so, as `~` would
+        value._fail_with_undefined_error()
     raise SecurityError(f"prints a Python object ({type(value).__name__}), not data")
 
 
