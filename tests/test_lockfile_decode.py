@@ -81,6 +81,9 @@ def test_what_orjson_refuses_goes_the_line_path():
         block_of(row()).replace(b"12.5", b"NaN"),
         json.dumps(row(title="a\U0001f600")).encode() + b"\n",  # escaped as a surrogate pair
         block_of(row()).replace(b'"v1"', b'"\\ud800"'),
+        block_of(row()).replace(b'"v1"', b'"\\udc00\\ud800"'),  # a pair the wrong way round
+        block_of(row()).replace(b'"v1"', b'"a\\udfffb"'),
+        block_of(row()).replace(b'"dana', b'"\\ud83d dana'),  # in the key
         block_of(row()).replace(b'"v1"', b'"\xff"'),
     ]
     for block in texts:
@@ -119,3 +122,22 @@ def test_any_block_reads_as_its_lines_do(changes, ascii_only):
     block = "".join(json.dumps(r, ensure_ascii=ascii_only) + "\n" for r in rows).encode()
     together, alone = both(block)
     assert together == alone
+
+
+def test_a_block_whose_lines_are_not_one_object_each_goes_the_line_path():
+    one, two = (json.dumps(row(key=k)).encode() for k in ("a@x.io", "b@x.io"))
+    texts = [
+        one + b"\n\n" + two + b"\n",  # a blank line between
+        one + b"\n \n" + two + b"\n",
+        one + b"," + two + b"\n" + two.replace(b"b@x", b"c@x") + b"\n",  # two on one line
+        one[:40] + b"\n" + one[40:] + b"\n",  # one cut in two
+        one + b" \n" + two + b"\n",  # a space before the line feed
+        one + b"\n" + two + b"\n\n",
+        b"[" + one + b"]\n",
+        # a row cut in its video ID after a "}", beside a line holding two: as many rows as
+        # lines, and "}\n{" between each two
+        one.split(b'"v1"')[0] + b'"}\n{", "attempt": 1}\n' + one + b"," + two + b"\n",
+    ]
+    for block in texts:
+        together, alone = both(block)
+        assert together == alone, block

@@ -59,7 +59,7 @@ def rewrite(index: Path, change: Callable[[dict[str, object]], None]) -> None:
     """Changes the index's parts and writes them back with a payload hash that matches them."""
     with index.open("rb") as source:
         magic, meta = source.readline(), json.loads(source.readline())
-        rows, buckets = meta["rows"], meta["buckets"]
+        rows, size = meta["rows"], meta["slots"]
         parts: dict[str, object] = {"keys": source.read(meta["keys"])}
         for name, code, count in (("ends", "I", rows), ("digests", "", 32 * rows)):
             if code:
@@ -67,12 +67,11 @@ def rewrite(index: Path, change: Callable[[dict[str, object]], None]) -> None:
                 parts[name].fromfile(source, count)  # type: ignore[attr-defined]
             else:
                 parts[name] = source.read(count)
-        for name, count in (("hashes", rows), ("starts", buckets + 1), ("order", rows)):
-            parts[name] = array("I")
-            parts[name].fromfile(source, count)  # type: ignore[attr-defined]
+        parts["slots"] = array("I")
+        parts["slots"].fromfile(source, 2 * size)  # type: ignore[attr-defined]
         parts["whole"] = source.read()
     change(parts)
-    names = ("keys", "ends", "digests", "hashes", "starts", "order", "whole")
+    names = ("keys", "ends", "digests", "slots", "whole")
     pieces = [bytes(parts[name]) for name in names]  # type: ignore[call-overload]
     payload = hashlib.sha256()
     for piece in pieces:
@@ -81,16 +80,30 @@ def rewrite(index: Path, change: Callable[[dict[str, object]], None]) -> None:
     index.write_bytes(magic + json.dumps(meta).encode() + b"\n" + b"".join(pieces))
 
 
-def order_past_the_rows(parts: dict[str, object]) -> None:
-    order = parts["order"]
-    assert isinstance(order, array)
-    order[0] = len(order) + 5
+def slots_of(parts: dict[str, object]) -> array[int]:
+    slots = parts["slots"]
+    assert isinstance(slots, array)
+    return slots
 
 
-def starts_past_the_order(parts: dict[str, object]) -> None:
-    starts = parts["starts"]
-    assert isinstance(starts, array)
-    starts[-1] += 3
+def a_row_past_the_rows(parts: dict[str, object]) -> None:
+    slots = slots_of(parts)
+    full = next(at for at in range(1, len(slots), 2) if slots[at])
+    slots[full] = len(slots)
+
+
+def a_row_in_two_slots(parts: dict[str, object]) -> None:
+    slots = slots_of(parts)
+    full = next(at for at in range(1, len(slots), 2) if slots[at])
+    empty = next(at for at in range(1, len(slots), 2) if not slots[at])
+    slots[empty] = slots[full]
+
+
+def no_empty_slot(parts: dict[str, object]) -> None:
+    """Every search would go round the table for ever."""
+    slots = slots_of(parts)
+    for at in range(1, len(slots), 2):
+        slots[at] = slots[at] or 1
 
 
 def ends_past_the_keys(parts: dict[str, object]) -> None:
@@ -99,7 +112,9 @@ def ends_past_the_keys(parts: dict[str, object]) -> None:
     ends[-1] += 4
 
 
-@pytest.mark.parametrize("damage", [order_past_the_rows, starts_past_the_order, ends_past_the_keys])
+@pytest.mark.parametrize(
+    "damage", [a_row_past_the_rows, a_row_in_two_slots, no_empty_slot, ends_past_the_keys]
+)
 def test_an_index_whose_parts_disagree_is_not_served(campaign, cli, damage):
     """The payload hash catches damage, not an index written wrong (by a bug, another build,
     a hand): parts that do not fit together must not crash plan or change its answer."""

@@ -47,6 +47,34 @@ def to_number(text: str) -> int | float:
     return number
 
 
+INFINITY = float("inf")
+
+
+def plain_float(number: float) -> bool:
+    """Whether orjson writes this float as json does: finite, and zero or at least 1e-4 in
+    size (tests/test_plain_floats.py holds orjson to it)."""
+    return number == 0 or 1e-4 <= abs(number) < INFINITY
+
+
+def to_plain_number(text: str) -> int | float:
+    """to_number for the fast path. It refuses a float that is not plain, which sends its row
+    down the careful path: so every float of a fast-path body is plain, and its request hash
+    need not search orjson's text for the others (campaign/digest.py)."""
+    number = to_number(text)
+    if type(number) is float and not plain_float(number):
+        raise CoercionError("not a plain float")
+    return number
+
+
+def plain_constants(node: Any) -> bool:
+    """Whether every float among a compiled body's constants is plain."""
+    if isinstance(node, dict):
+        return all(plain_constants(child) for child in node.values())
+    if isinstance(node, list):
+        return all(plain_constants(child) for child in node)
+    return not isinstance(node, float) or plain_float(node)
+
+
 def to_boolean(text: str) -> bool:
     word = text.strip().lower()
     if word in TRUE_WORDS:
@@ -61,6 +89,7 @@ COERCE: dict[str, Callable[[str], Any]] = {
     "integer": to_number,
     "boolean": to_boolean,
 }
+FAST_COERCE = {**COERCE, "number": to_plain_number, "integer": to_plain_number}
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,7 @@ class ExpandedRow:
     problems: list[FieldProblem] = field(default_factory=list)
     api: ApiVersion = DEFAULT_API
     media: tuple[MediaUse, ...] = ()
+    plain_floats: bool = False  # every float of the body is plain (see plain_float)
 
     @property
     def valid(self) -> bool:
@@ -109,6 +139,7 @@ class Field:
         self, path: tuple[str, ...], compiled: templating.CompiledTemplate, kind: str | None
     ):
         self.path, self.render, self.coerce = path, compiled.render, COERCE.get(kind or "")
+        self.fast_coerce = FAST_COERCE.get(kind or "")
         self.source = compiled.source
         self.name = ".".join(path)
         self.one_line = path in ONE_LINE
@@ -152,7 +183,8 @@ def body_builder(tree: Any, fields: list[Field]) -> Callable[[list[str]], dict[s
     """The video section as one Python function from field texts to the body.
 
     It does what fill() does (empty texts and empty objects left out, numbers and booleans
-    converted) without walking the tree; a value that does not convert raises CoercionError.
+    converted) without walking the tree; a value that does not convert raises CoercionError,
+    as does a float that is not plain (to_plain_number).
     """
     index = {id(item): i for i, item in enumerate(fields)}
     constants: list[Any] = []
@@ -190,7 +222,7 @@ def body_builder(tree: Any, fields: list[Field]) -> Callable[[list[str]], dict[s
     lines.append("    return body")
     namespace: dict[str, Any] = {
         "K": constants,
-        "C": [item.coerce for item in fields],
+        "C": [item.fast_coerce for item in fields],
     }
     exec("\n".join(lines), namespace)  # code generated from the manifest's shape, not its text
     build: Callable[[list[str]], dict[str, Any]] = namespace["build"]
@@ -210,6 +242,7 @@ class BodyTemplate:
         self.tree = self._compile(manifest.video, ())
         self.combined = combined_renderer(self.fields, where)
         self.build = body_builder(self.tree, self.fields)
+        self.plain_floats = plain_constants(self.tree)  # and the builder's own are
         self.default_title = f"{manifest.name}/"
         if header is not None:
             self.check_references(header)
@@ -468,10 +501,12 @@ class Expansion:
             )
             return ExpandedRow(key, row.line, None, [problem])
         problems: list[FieldProblem] = []
+        plain = template.plain_floats
         if not isinstance(body, dict):
             body, problems = template.render(context)
+            plain = False  # its numbers converted by to_number, not checked
         media = self.media.attach(body, problems) if self.media else ()
-        return ExpandedRow(key, row.line, body, problems, self.manifest.api, media)
+        return ExpandedRow(key, row.line, body, problems, self.manifest.api, media, plain)
 
     def absorb(self, other: Expansion) -> None:
         """Adds the counts and keys of the span after this one."""

@@ -22,10 +22,12 @@ import os
 import queue
 import re
 import signal
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from heyrender.campaign.csvsource import CsvSource, Span
 from heyrender.campaign.expand import Compiled, Expansion
@@ -35,13 +37,15 @@ from heyrender.campaign.repeats import Ledger, repeats_in_runs, split_runs
 from heyrender.campaign.validate import ValidationResult, validate_span
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
+    from multiprocessing.context import ForkContext
+    from multiprocessing.pool import ApplyResult
 
 MIN_BYTES = 2 * 1024 * 1024  # smaller CSVs take one process
 BLOCK = 1024 * 1024  # the scan for cut points reads this much at a time
 MAX_SPAN = 4 * 1024 * 1024  # the first span is handed out after reading this much
 MIN_SPAN = 256 * 1024  # the last spans: about 3,000 short rows, a twentieth of a second
 WAIT = 0.5  # seconds between looks at whether the workers are still alive
+GRACE = 10.0  # seconds the tasks in hand get to finish when a pass ends early
 BARE_CR = re.compile(rb"\r(?!\n)")
 
 Outcome = tuple[ValidationResult, Expansion]
@@ -178,23 +182,26 @@ class Job:
     manifest: Manifest
     compiled: Compiled
     media: MediaChecker | None
+    stopped: Any  # a shared byte, set once the parent needs no more spans
 
 
 JOB: Job | None = None  # set in each worker process
 
 
-def start_worker(manifest: Manifest, compiled: Compiled) -> None:
+def start_worker(manifest: Manifest, compiled: Compiled, stopped: Any) -> None:
     global JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
     media = None
     if uses_media(manifest.video):  # one per worker: each file is read once per process
         media = MediaChecker(manifest.campaign, manifest.path.parent)
-    JOB = Job(manifest, compiled, media)
+    JOB = Job(manifest, compiled, media, stopped)
 
 
 def run_span(index: int, span: Span) -> tuple[int, Outcome | None]:
     try:
         assert JOB is not None
+        if JOB.stopped.value:
+            return index, None
         expansion = Expansion(JOB.manifest, span, media=JOB.media, compiled=JOB.compiled)
         result = validate_span(JOB.manifest, expansion)
         expansion.keys.sort()
@@ -203,6 +210,48 @@ def run_span(index: int, span: Span) -> tuple[int, Outcome | None]:
         return index, (result, expansion)
     except Exception:  # the serial pass reports it, exactly as it always has
         return index, None
+
+
+class SpanPool:
+    """The workers and every task handed to them. The pool ends without killing a worker that
+    may be writing a result: one killed mid-write leaves the result queue's lock held, and
+    Pool.terminate() then waits for it for ever (cpython#96995). So when a pass ends early,
+    the workers skip the spans they have not begun and the parent waits, a while, for those
+    in hand; a pool that cannot end so (a worker died, one hangs) is ended in the background,
+    where a wait costs nothing."""
+
+    def __init__(self, context: ForkContext, workers: int, job: tuple[Manifest, Compiled]):
+        self.stopped = context.RawValue("b", 0)
+        self.pool = context.Pool(workers, start_worker, (*job, self.stopped))
+        self.workers = Workers()
+        self.handed: list[ApplyResult[Any]] = []
+
+    def hand(
+        self,
+        task: Callable[..., Any],
+        args: tuple[Any, ...],
+        callback: Callable[[Any], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> ApplyResult[Any]:
+        handed = self.pool.apply_async(task, args, callback=callback, error_callback=error_callback)
+        self.handed.append(handed)
+        return handed
+
+    def __enter__(self) -> SpanPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.value = 1
+        deadline = time.monotonic() + GRACE
+        for handed in self.handed:
+            while not handed.ready() and self.workers.intact() and time.monotonic() < deadline:
+                handed.wait(WAIT)
+        if all(handed.ready() for handed in self.handed):  # every worker idle
+            self.pool.terminate()
+            return
+        ending = threading.Thread(target=self.pool.terminate, daemon=True)
+        ending.start()
+        ending.join(GRACE)
 
 
 class Workers:
@@ -251,16 +300,13 @@ def join(manifest: Manifest, done: Done, count: int, workers: Workers) -> Outcom
     return result, expansion
 
 
-def find_repeats(pool: Pool, ledgers: list[Ledger], workers: Workers) -> None:
+def find_repeats(pool: SpanPool, ledgers: list[Ledger]) -> None:
     """Each ledger's repeated hashes, found by the workers at once, a range of values each
     (the parent would merge the spans' sorted runs alone, after every worker is done).
     Should anything go wrong, the ledgers find their repeats themselves."""
-    count = len(workers.pids)
+    count = len(pool.workers.pids)
     jobs = [
-        (
-            ledger,
-            [pool.apply_async(repeats_in_runs, (part,)) for part in split_runs(ledger.runs, count)],
-        )
+        (ledger, [pool.hand(repeats_in_runs, (part,)) for part in split_runs(ledger.runs, count)])
         for ledger in ledgers
         if ledger.all_sorted
     ]
@@ -269,7 +315,7 @@ def find_repeats(pool: Pool, ledgers: list[Ledger], workers: Workers) -> None:
         for part in parts:
             while not part.ready():
                 part.wait(WAIT)
-                if not part.ready() and not workers.intact():
+                if not part.ready() and not pool.workers.intact():
                     return
             if not part.successful():
                 return
@@ -295,18 +341,14 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
         done.put((-1, None))
 
     try:
-        with (
-            open(path, "rb") as file,
-            context.Pool(workers, start_worker, (manifest, compiled)) as pool,
-        ):
-            started = Workers()
+        with open(path, "rb") as file, SpanPool(context, workers, (manifest, compiled)) as pool:
             size, count = os.fstat(file.fileno()).st_size, 0
             for index, span in enumerate(cuts(file, targets(size, workers))):
-                pool.apply_async(run_span, (index, span), callback=done.put, error_callback=failed)
+                pool.hand(run_span, (index, span), callback=done.put, error_callback=failed)
                 count = index + 1
-            joined = join(manifest, done, count, started)
+            joined = join(manifest, done, count, pool.workers)
             if joined is not None:
-                find_repeats(pool, [joined[0].titles, joined[1].keys], started)
+                find_repeats(pool, [joined[0].titles, joined[1].keys])
             return joined
     except (OSError, Unsplittable):
         return None

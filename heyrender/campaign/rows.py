@@ -153,7 +153,7 @@ class Campaign:
         rows = campaign.rows
         for row in checked_rows(expansion):
             result.count(row)
-            digest = request_digest(row.body or {})
+            digest = request_digest(row.body or {}, row.plain_floats)
             if keep is not None and not row.problems and not keep(row.key, digest, row.body or {}):
                 continue
             cost = manifest.cost.row(row.body) if row.body is not None else None

@@ -152,13 +152,14 @@ class DoneRows:
         self.entries = entries
         self.marks = bytearray(entries.lean_count)
         self.changed: list[tuple[str, dict[str, str]]] = []  # sorted by key, at most `named`
-        find, asked, marks, changed = entries.find, entries.asked, self.marks, self.changed
+        find, marks, changed = entries.find, self.marks, self.changed
+        asked = entries.parts.digests.startswith  # asked(digest, 32 * row): PlanEntries.asked
 
         def keep(key: str, digest: bytes, body: dict[str, Any]) -> bool:
             found = find(key)
             if found < 0:
                 return True
-            if asked(found, digest):
+            if asked(digest, 32 * found):
                 marks[found] = DONE
                 return False
             if named and (len(changed) < named or key < changed[-1][0]):

@@ -37,7 +37,7 @@ from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
 
 FORMAT = "heyrender-plan-index"
-VERSION = 1
+VERSION = 2  # 2: an open-addressing table of the keys, for version 1's buckets
 MAGIC = FORMAT.encode() + b"\n"
 READ = 1 << 20
 META_LIMIT = 1 << 16
@@ -46,16 +46,14 @@ META_LIMIT = 1 << 16
 @dataclass(frozen=True)
 class Parts:
     """PlanEntries' packed parts. The completed rows kept lean: their UTF-8 keys end to end,
-    where each key ends, their 32-byte request digests, 32-bit key hashes, and the bucket
-    index over those hashes (where each bucket starts in `order`, and row numbers in bucket
-    order). Every other row is kept whole."""
+    where each key ends, their 32-byte request digests, and the table that finds a row by
+    its key (state/view.py's key_table: each slot a 32-bit key hash and its row's number
+    plus one). Every other row is kept whole."""
 
     keys: bytearray
     ends: array[int]  # typecode "I", or "Q" once the keys pass 4 GiB
     digests: bytearray
-    hashes: array[int]
-    starts: array[int]
-    order: array[int]
+    slots: array[int]  # typecode "I", two numbers a slot
     whole: dict[str, Entry]
 
 
@@ -141,7 +139,7 @@ def save(
     was read, was `stamp` (None: it may have changed meanwhile, see `settled`), when the folder
     allows: a read-only checkout only makes the next plan slower."""
     whole = "".join(lockfile.line_of(entry) for entry in parts.whole.values()).encode()
-    pieces = (parts.keys, parts.ends, parts.digests, parts.hashes, parts.starts, parts.order)
+    pieces = (parts.keys, parts.ends, parts.digests, parts.slots)
     payload = hashlib.sha256()
     for piece in (*pieces, whole):  # each written as it is in memory, never copied
         payload.update(piece)
@@ -152,7 +150,7 @@ def save(
         "rows": len(parts.ends),
         "keys": len(parts.keys),
         "ends": parts.ends.typecode,
-        "buckets": len(parts.starts) - 1,
+        "slots": len(parts.slots) // 2,
         "payload": payload.hexdigest(),
     }
     try:
@@ -193,29 +191,29 @@ def read(source: io.BufferedReader, lock_path: Path, manifest_name: str) -> Part
     naming = names_the_lockfile(meta, lock_path, os.fstat(source.fileno()).st_mtime_ns)
     if naming is None:
         return None
-    rows, key_bytes, buckets, code = meta["rows"], meta["keys"], meta["buckets"], meta["ends"]
+    rows, key_bytes, size, code = meta["rows"], meta["keys"], meta["slots"], meta["ends"]
     if code not in ("I", "Q") or not all(isinstance(n, int) and n >= 0 for n in (rows, key_bytes)):
         return None
-    if not isinstance(buckets, int) or buckets < 16 or buckets & (buckets - 1):
+    if not isinstance(size, int) or size < 16 or size & (size - 1) or size <= rows:
         return None
-    fixed = key_bytes + rows * (array(code).itemsize + 32 + 8) + 4 * (buckets + 1)
+    fixed = key_bytes + rows * (array(code).itemsize + 32) + 8 * size
     if source.tell() + fixed > os.fstat(source.fileno()).st_size:
         return None
     keys = exactly(source, key_bytes)
     ends = numbers(source, code, rows)
     digests = exactly(source, 32 * rows)
-    hashes, starts, order = (numbers(source, "I", n) for n in (rows, buckets + 1, rows))
+    slots = numbers(source, "I", 2 * size)
     text = source.read()
     payload = hashlib.sha256()
-    for piece in (keys, ends, digests, hashes, starts, order, text):
+    for piece in (keys, ends, digests, slots, text):
         payload.update(piece)
-    if payload.hexdigest() != meta.get("payload") or not fitting(keys, ends, starts, order):
+    if payload.hexdigest() != meta.get("payload") or not fitting(keys, ends, slots):
         return None
     whole: dict[str, Entry] = {}
     for number, line in enumerate(text.split(b"\n")[:-1], 1):
         entry = lockfile.entry_from(lockfile.parse_line(line, Path(), number), Path(), number)
         whole[entry.key] = entry
-    parts = Parts(keys, ends, digests, hashes, starts, order, whole)
+    parts = Parts(keys, ends, digests, slots, whole)
     if naming.content is not None and naming.restamp is not None:
         save(lock_path, manifest_name, naming.content, naming.restamp, parts)
     return parts
@@ -247,19 +245,16 @@ def names_the_lockfile(meta: dict[str, object], lock_path: Path, written_ns: int
     return Naming(content, settled(started, before, stamp_of(lock_path)))
 
 
-def fitting(keys: bytearray, ends: array[int], starts: array[int], order: array[int]) -> bool:
-    """Whether the parts fit together, so that no lookup reads past an array: the payload
-    hash only proves them whole, not written right."""
-    rows = len(order)
+def fitting(keys: bytearray, ends: array[int], slots: array[int]) -> bool:
+    """Whether the parts fit together, so that no lookup reads past an array or runs on for
+    ever: as many full slots as rows, none naming a row past the last, and an empty slot to
+    end every search. The payload hash only proves them whole, not written right."""
+    rows = len(ends)
+    numbers = slots[1::2]
     if rows == 0:
-        return len(keys) == 0 and not any(starts)
-    return (
-        ends[-1] == len(keys)
-        and starts[0] == 0
-        and starts[-1] == rows
-        and max(starts) == rows
-        and max(order) < rows
-    )
+        return len(keys) == 0 and not any(numbers)
+    filled = len(numbers) - numbers.count(0)
+    return ends[-1] == len(keys) and filled == rows < len(numbers) and max(numbers) <= rows
 
 
 def exactly(source: io.BufferedReader, size: int) -> bytearray:

@@ -126,8 +126,7 @@ class PlanEntries(Mapping[str, Entry]):
         self.parts = parts
         self._keys, self._ends, self._digests = parts.keys, parts.ends, parts.digests
         self._whole = parts.whole
-        index = BucketIndex(parts.hashes, parts.starts, parts.order, parts.keys, parts.ends)
-        self.find: Callable[[str], int] = index.find
+        self.find: Callable[[str], int] = finder(parts.slots, parts.keys, parts.ends)
         """The number of the lean completed row with this key, or -1."""
 
     @classmethod
@@ -164,8 +163,7 @@ class PlanEntries(Mapping[str, Entry]):
             keys += b"".join(encoded)
             digests += packed
             hashes.extend(map(key_hash, encoded))
-        starts, order = bucket_sort(hashes)
-        return cls(Parts(keys, ends, digests, hashes, starts, order, whole))
+        return cls(Parts(keys, ends, digests, key_table(hashes), whole))
 
     def _key(self, index: int) -> bytearray:
         start = self._ends[index - 1] if index else 0
@@ -222,59 +220,49 @@ def lowercase_hex(text: str) -> bytes | None:
     return packed if packed.hex() == text else None
 
 
-class BucketIndex:
-    """Row numbers grouped by a 32-bit hash of their key (about two per bucket): a counting
-    sort into one array. The hash itself is kept to skip most key comparisons."""
+def table_size(rows: int) -> int:
+    """Slots for this many rows: a power of two, a third or more of them empty."""
+    size = 16
+    while 2 * size < 3 * rows:
+        size *= 2
+    return size
 
-    def __init__(
-        self,
-        hashes: array[int],
-        starts: array[int],
-        order: array[int],
-        keys: bytearray,
-        ends: array[int],
-    ) -> None:
-        self.hashes, self.starts, self.order = hashes, starts, order
-        self.keys, self.ends = keys, ends
-        self._shift = shift_for(len(starts) - 1)
 
-    def find(self, key: str) -> int:
-        """The row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1: plan
-        asks it of every row."""
+def key_table(hashes: array[int]) -> array[int]:
+    """An open-addressing table of the rows by their keys' 32-bit hashes: slot s holds a hash
+    at 2s and its row's number plus one at 2s + 1 (0: empty), side by side, so that a lookup
+    mostly reads one place in memory. A full slot passes the row on to the next."""
+    size = table_size(len(hashes))
+    mask = size - 1
+    slots = array("I", bytes(8 * size))
+    for row, value in enumerate(hashes, 1):
+        at = value & mask
+        while slots[2 * at + 1]:
+            at = (at + 1) & mask
+        slots[2 * at] = value
+        slots[2 * at + 1] = row
+    return slots
+
+
+def finder(slots: array[int], keys: bytearray, ends: array[int]) -> Callable[[str], int]:
+    """find(key): the row whose key (keys[ends[row - 1]:ends[row]], UTF-8) is `key`, or -1.
+    plan asks it of every row; a closure reads its arrays faster than a method would."""
+    wrap = len(slots) - 1  # the slots hold an even count of numbers, a power of two
+
+    def find(key: str) -> int:
         wanted = key.encode("utf-8", "surrogatepass")
         value = key_hash(wanted)
-        starts = self.starts
-        bucket = value >> self._shift
-        for position in range(starts[bucket], starts[bucket + 1]):
-            index = self.order[position]
-            if self.hashes[index] == value:  # attributes read where needed: cheaper, once
-                ends = self.ends
-                if self.keys[ends[index - 1] if index else 0 : ends[index]] == wanted:
-                    return index
+        at = (value << 1) & wrap
+        while row := slots[at + 1]:
+            if slots[at] == value:
+                row -= 1
+                start = ends[row - 1] if row else 0
+                if ends[row] - start == len(wanted) and keys.startswith(wanted, start):
+                    return row
+            at = (at + 2) & wrap
         return -1
 
-
-def shift_for(buckets: int) -> int:
-    """How far a 32-bit hash is shifted right to give its bucket's number."""
-    return 32 - (buckets.bit_length() - 1)
-
-
-def bucket_sort(hashes: array[int]) -> tuple[array[int], array[int]]:
-    """Where each bucket starts in `order`, and the row numbers in bucket order."""
-    size = 1 << max(4, len(hashes).bit_length() - 1)
-    shift = shift_for(size)
-    starts = array("I", bytes(4 * (size + 1)))
-    for value in hashes:
-        starts[(value >> shift) + 1] += 1
-    for bucket in range(size):
-        starts[bucket + 1] += starts[bucket]
-    order = array("I", bytes(4 * len(hashes)))
-    filled = array("I", starts)
-    for index, value in enumerate(hashes):
-        bucket = value >> shift
-        order[filled[bucket]] = index
-        filled[bucket] += 1
-    return starts, order
+    return find
 
 
 def plan_entries(lock_path: Path, manifest_name: str) -> PlanEntries:
