@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from heyrender.campaign import templating
+from heyrender.status import Status
 
 CSV = "email,name,avatar\ndana@acme.io,Dana,a1\n"
 
@@ -392,3 +393,32 @@ def test_printing_a_missing_lookup_says_what_is_missing(tmp_path: Path, cli, sou
     result = cli("validate", path)
     assert result.exit_code == 1
     assert f"row dana@acme.io (people.csv line 2): script: template error: {said}" in result.output
+
+
+# -- HeyGen takes creates and never answers: stop, instead of ~50 minutes a row -------------
+
+
+def test_creates_that_never_answer_stop_the_run_resumably(state) -> None:
+    import httpx
+
+    from tests.test_hostile_run import Server, run_rows
+
+    class Silent:
+        def event(self, key: str, what: str) -> None:
+            pass
+
+    sent: list[str] = []
+
+    class NoAnswer(Server):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path == "/v3/videos":
+                sent.append(request.headers["idempotency-key"])
+                raise httpx.ReadTimeout("timed out", request=request)
+            return super().__call__(request)
+
+    report = run_rows(NoAnswer(), state, 6, Silent(), concurrency=1)
+    assert report.fatal is not None and "did not answer 2 creates in a row" in str(report.fatal)
+    # two creates, each sent by the client's 2 attempts; not 6 rows x 4 rounds x 2 attempts
+    assert len(sent) == 4, len(sent)
+    tried = [e for e in state.entries.values() if e.idempotency_key]
+    assert tried and all(e.status is Status.UNCERTAIN for e in tried), "resent with keys next"

@@ -49,6 +49,10 @@ from heyrender.status import Status
 LOG = logging.getLogger(__name__)
 MAX_UNREACHABLE = 2
 MAX_RESENDS = 3
+# creates in a row whose answer stayed unknown through the client's own resends (8 tries of
+# up to 90 s each): HeyGen takes requests but does not answer them, so the run stops rather
+# than resending every row MAX_RESENDS times more (about 50 minutes a row)
+MAX_LOST_IN_A_ROW = 2
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Reconciler:
         self.probe: CapProbe | None = None
         self.rate_limited_until = 0.0
         self.unreachable = 0
+        self.lost_in_a_row = 0
         self.changed = asyncio.Event()
         self.retry: deque[Submission] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -304,12 +309,22 @@ class Reconciler:
             self.retry.append(item)
         except OutcomeUnknown as exc:
             if intent.idempotency_key:
-                self.resend_later(item, intent, exc)
+                self.lost_in_a_row += 1
+                if self.lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                    self.give_up_resending(item, intent, exc)
+                    self.fail(
+                        OutcomeUnknown(
+                            f"HeyGen did not answer {self.lost_in_a_row} creates in a row ({exc})"
+                        ),
+                        "check HeyGen's status; the next apply resends them with their keys",
+                    )
+                else:
+                    self.resend_later(item, intent, exc)
             else:
                 self.tell(row.key, f"answer lost ({exc}); settling before any resend")
                 await self.settle_one(item)
         else:
-            self.unreachable = 0
+            self.unreachable = self.lost_in_a_row = 0
             entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
             self.state.record(entry)  # on disk with the next intent's commit, or at the end
             self.follow(entry)
@@ -329,6 +344,10 @@ class Reconciler:
             self.tell(item.row.key, f"answer lost ({error}); resending with its key")
             self.retry.append(item)
             return
+        self.give_up_resending(item, intent, error)
+
+    def give_up_resending(self, item: Submission, intent: Entry, error: OutcomeUnknown) -> None:
+        """Recorded uncertain, with its key: the next apply resends it at once."""
         self.state.record(
             intent.evolve(
                 status=Status.UNCERTAIN,
