@@ -422,3 +422,24 @@ def test_creates_that_never_answer_stop_the_run_resumably(state) -> None:
     assert len(sent) == 4, len(sent)
     tried = [e for e in state.entries.values() if e.idempotency_key]
     assert tried and all(e.status is Status.UNCERTAIN for e in tried), "resent with keys next"
+
+
+# -- many pieces each within the limit: what a render builds along the way is bounded too -----
+
+
+def test_a_render_building_gigabytes_in_pieces_is_refused_early() -> None:
+    render = templating.renderer_for('{{ ("x" * 999999)|list|map("center", 999999)|list|length }}')
+    tracemalloc.start()
+    try:
+        with pytest.raises(templating.TemplateLimit, match="along the way"):
+            render({"row": {}, "vars": {}, "key": "k"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000_000  # not the 2 GB (and more) it built before the 2 s deadline
+
+
+def test_the_budget_is_per_render() -> None:
+    render = templating.renderer_for('{{ ("x" * 900000)|center(999999)|length }}')
+    for _ in range(50):  # 50 MB built over 50 renders: each well within its own budget
+        assert render({"row": {}, "vars": {}, "key": "k"}) == "999999"

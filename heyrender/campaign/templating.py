@@ -34,6 +34,7 @@ HUGE_WIDTH = re.compile(r"\d{7,}|\*")
 DIGITS = re.compile(r"\d+")
 
 MAX_FIELD_CHARS = 1_000_000
+MAX_BUILT_CHARS = 20 * MAX_FIELD_CHARS  # per render, all the text its steps make
 MAX_OUTPUT_PIECES = 200_000
 MAX_POWER_BITS = 100_000
 TEMPLATE_SECONDS = 2.0
@@ -55,9 +56,30 @@ def too_long(size: int) -> TemplateLimit:
     )
 
 
+class Built:
+    """Characters one render has built (or was about to build) along the way: each piece may
+    be within the field limit while a loop keeps millions of them (`map("center", 999999)`
+    over a long list took all 23 GB of a machine's memory before its deadline)."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def spend(self, size: int) -> None:
+        self.chars += size
+        if self.chars > MAX_BUILT_CHARS:
+            self.chars = 0
+            raise TemplateLimit(
+                f"builds more than {MAX_BUILT_CHARS:,} characters of text along the way"
+            )
+
+
+BUILT = Built()
+
+
 def check_size(size: int) -> None:
     if size > MAX_FIELD_CHARS:
         raise too_long(size)
+    BUILT.spend(size)
 
 
 def check_repeat(left: Any, right: Any) -> None:
@@ -432,6 +454,7 @@ def jinja_renderer(source: str) -> Renderer:
 
     def render(context: Context) -> str:
         DEADLINE.started = time.monotonic()
+        BUILT.chars = 0
         try:
             pieces = list(islice(root(context_class(ENV, context, None, {})), MAX_OUTPUT_PIECES))
             if len(pieces) == MAX_OUTPUT_PIECES:
@@ -475,6 +498,7 @@ def compile_expression(source: str) -> Callable[[Context], Any]:
     def evaluate(context: Context) -> Any:
         jinja_context = context_class(ENV, context, None, {})
         DEADLINE.started = time.monotonic()
+        BUILT.chars = 0
         try:
             for _ in root(jinja_context):
                 pass
