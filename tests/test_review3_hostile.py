@@ -443,3 +443,38 @@ def test_the_budget_is_per_render() -> None:
     render = templating.renderer_for('{{ ("x" * 900000)|center(999999)|length }}')
     for _ in range(50):  # 50 MB built over 50 renders: each well within its own budget
         assert render({"row": {}, "vars": {}, "key": "k"}) == "999999"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ([[1] * 999999] * 999)|string|length }}",
+        "{{ [[1] * 999999] * 999 }}",
+        "{{ ([[1] * 999999] * 999)|tojson|length }}",
+        "{{ ([[1] * 999999] * 999)|pprint|length }}",
+        "{{ ([[1] * 9999] * 999)|join|length }}",
+        '{{ (["x" * 99999] * 99)|string }}',
+        '{% set a = ["x" * 99999] %}{% set b = [a, a, a, a] %}{% set c = [b, b, b, b] %}'
+        "{{ ([c, c, c, c] ~ 1)|length }}",
+        '{{ "%s" % ([[1] * 999999] * 999,) }}',
+        '{{ "{}".format([[1] * 999999] * 999) }}',
+    ],
+)
+def test_data_whose_text_is_huge_is_refused_before_it_is_written(source: str) -> None:
+    render = templating.renderer_for(source)
+    tracemalloc.start()
+    try:
+        with pytest.raises(templating.TemplateLimit):
+            render({"row": {}, "vars": {}, "key": "k"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000_000
+
+
+def test_small_data_still_prints() -> None:
+    source = '{{ [1, "a"] }}|{{ {"k": [1]}|tojson }}|{{ [[1, 2]] * 2 }}|{{ ["a", "b"]|join("-") }}'
+    render = templating.renderer_for(source)
+    assert (
+        render({"row": {}, "vars": {}, "key": "k"}) == "[1, 'a']|{\"k\": [1]}|[[1, 2], [1, 2]]|a-b"
+    )

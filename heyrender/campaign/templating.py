@@ -40,7 +40,10 @@ MAX_POWER_BITS = 100_000
 TEMPLATE_SECONDS = 2.0
 UNSAFE_GLOBALS = ("lipsum",)
 UNSAFE_FILTERS = ("random",)
-SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "format", "replace", "join")
+SIZED_FILTERS = (
+    *("center", "indent", "wordwrap", "truncate", "format", "replace", "join"),
+    *("string", "tojson", "pprint"),
+)
 
 Context = dict[str, Any]
 Renderer = Callable[[Context], str]
@@ -82,10 +85,43 @@ def check_size(size: int) -> None:
     BUILT.spend(size)
 
 
+CONTAINERS = (list, tuple, dict)
+
+
+def weight(value: Any) -> int:
+    """About how many characters str(value) writes, counted until past the field limit: a
+    list holding one long list a thousand times is counted a thousand times, as str() would
+    write it (`[[1] * 999999] * 999` is small in memory, and a gigabyte as text)."""
+    total, stack = 0, [value]
+    while stack and total <= MAX_FIELD_CHARS:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, list | tuple):
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        elif isinstance(item, dict):
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        else:
+            total += 1
+    return total
+
+
+def check_text_of(value: Any) -> None:
+    """Refuses data whose text would pass the field limit, before str() or a dump writes it."""
+    if isinstance(value, CONTAINERS):
+        check_size(weight(value))
+
+
 def check_repeat(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+        if isinstance(seq, str) and isinstance(times, int):
             check_size(len(seq) * times)
+        elif isinstance(seq, list | tuple) and isinstance(times, int) and times > 0:
+            check_size(len(seq) * times)
+            check_size(weight(seq) * times)
 
 
 def check_power(base: Any, exponent: Any) -> None:
@@ -115,6 +151,7 @@ class BoundedFormatter(SandboxedFormatter):
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_spec(format_spec)
+        check_text_of(value)
         return super().format_field(value, format_spec)
 
 
@@ -139,7 +176,7 @@ def argument(rest: tuple[Any, ...], kwargs: dict[str, Any], at: int, name: str) 
 
 def check_join(items: list[Any], rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     separator = argument(rest, kwargs, 0, "d")
-    pieces = sum(len(item) for item in items if isinstance(item, str))
+    pieces = weight(items)
     gaps = max(len(items) - 1, 0) * (len(separator) if isinstance(separator, str) else 0)
     check_size(pieces + gaps)
 
@@ -167,6 +204,8 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
     def bounded(*args: Any, **kwargs: Any) -> Any:
         value, rest = args[offset], args[offset + 1 :]
         check_arguments(rest, kwargs)
+        if name in ("string", "tojson", "pprint"):
+            check_text_of(value)
         if name == "replace":
             check_replace(value, rest)
         elif name == "format":
@@ -191,6 +230,8 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
 
 def bounded_join(pieces: tuple[Any, ...]) -> str:
     """`a ~ b`: the concatenation, refused when it would pass the field limit."""
+    for piece in pieces:
+        check_text_of(piece)
     text = "".join(map(str, pieces))
     check_size(len(text))
     return text
@@ -209,6 +250,7 @@ def printable(value: Any) -> str:
     """`{{ value }}` as text: str() of data_only, with a shortcut for text itself."""
     if value.__class__ is str:
         return value
+    check_text_of(value)
     return str(data_only(value))
 
 
@@ -313,6 +355,8 @@ class Environment(ImmutableSandboxedEnvironment):
                 check_size(len(left) + len(right))
         elif operator == "%":
             check_format(left)
+            if isinstance(left, str):
+                check_text_of(right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
