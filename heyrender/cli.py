@@ -402,7 +402,7 @@ def plan(
 )
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.01),
+    type=finite(0.01, 3600),
     default=10.0,
     show_default=True,
     help="First spacing of status polls, in seconds; grows to six times it.",
@@ -410,12 +410,12 @@ def plan(
 @click.option("--no-wait", is_flag=True, help="Submit and exit without waiting for renders.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=finite(0),
     help="Stop after this many seconds (0: send nothing new, wait for nothing); exit 3.",
 )
 @click.option(
     "--settle-grace",
-    type=click.FloatRange(min=0),
+    type=finite(0, 24 * 3600),
     default=120.0,
     show_default=True,
     help="How long a lost create may take to appear in the video list.",

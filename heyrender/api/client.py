@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -89,7 +90,7 @@ class Settings:
                 "HeyGen keys are plain ASCII",
                 hint="copy the key again from HeyGen's settings page (a pasted quote or space?)",
             )
-        return cls(base_url=checked_base(api_base), api_key=ApiKey(key), **overrides)
+        return cls(base_url=checked_base(api_base, key), api_key=ApiKey(key), **overrides)
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -106,18 +107,38 @@ class Settings:
         )
 
 
-def checked_base(api_base: str | None) -> str:
+def checked_base(api_base: str | None, secret: str = "") -> str:
+    """The API's base URL, refused unless it is plain http(s): scheme, host, port and path.
+
+    It is shown in messages ("could not connect to ..."), so it may hold no password, and
+    not the API key (set the two variables the wrong way round, say); the refusal itself
+    shows neither."""
     base = (api_base or os.environ.get(BASE_ENV) or DEFAULT_BASE).strip().rstrip("/")
+    shown = USERINFO.sub(r"\1***@", base)
+    if secret:
+        shown = shown.replace(secret, "***")
     try:
         url = httpx.URL(base)
     except (httpx.InvalidURL, ValueError, TypeError):
         url = None
+    problem = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
+        problem = "is not an http(s) URL"
+    elif secret and secret in base:
+        problem = f"holds the value of {KEY_ENV}; the key goes only in {KEY_ENV}"
+    elif url.userinfo:
+        problem = f"holds a user name or password; HeyGen takes the key from {KEY_ENV}"
+    elif url.query or url.fragment:
+        problem = "has a query or fragment; give only scheme, host, port and path"
+    if problem:
         raise ConfigError(
-            f"API base {base!r} is not an http(s) URL",
+            f"API base {shown!r} {problem}",
             hint=f"pass --api-base https://api.heygen.com (or set {BASE_ENV})",
         )
     return base
+
+
+USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 class HeyGenClient:

@@ -15,7 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from heyrender.campaign import rules, schema, templating
 from heyrender.campaign.cost import CostModel
-from heyrender.campaign.paths import Boundary, PathRefused
+from heyrender.campaign.paths import Boundary, PathRefused, read_named_file
 from heyrender.errors import ManifestError, shorten
 from heyrender.versions import DEFAULT_API, ApiVersion
 
@@ -70,21 +70,49 @@ class Manifest:
         return self.path.with_suffix(".lock")
 
 
-def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]]) -> Any:
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+
+
+class Expansion:
+    """How far `plain` has unfolded the YAML: aliases can nest a node inside itself, or
+    multiply a few lines into billions of values (a "billion laughs")."""
+
+    def __init__(self, path: Path, lines: dict[Path_, tuple[int, int]]) -> None:
+        self.path, self.lines, self.values = path, lines, 0
+
+    def enter(self, at: Path_) -> None:
+        self.values += 1
+        if len(at) > MAX_DEPTH:
+            self.refuse(
+                at, f"is nested more than {MAX_DEPTH} levels deep (an alias inside itself?)"
+            )
+        if self.values > MAX_VALUES:
+            self.refuse(at, f"expands to more than {MAX_VALUES:,} values (through YAML aliases?)")
+
+    def refuse(self, at: Path_, detail: str) -> None:
+        """Named by the top-level field it unfolds under (`vars`)."""
+        line, column = self.lines.get(at[:1], (None, None))
+        field = schema.dotted(at[:1]) or None
+        raise ManifestError(self.path, detail, line=line, column=column, field=field)
+
+
+def plain(node: Any, path: Path_, lines: dict[Path_, tuple[int, int]], expansion: Expansion) -> Any:
     """ruamel's round-trip nodes as plain Python values, recording each value's position."""
+    expansion.enter(path)
     if isinstance(node, CommentedMap):
         out = {}
         for name, value in node.items():
             position = node.lc.value(name) if value is not None else None
             line, column = position or node.lc.key(name) or (node.lc.line, node.lc.col)
             lines[(*path, str(name))] = (line + 1, column + 1)
-            out[str(name)] = plain(value, (*path, str(name)), lines)
+            out[str(name)] = plain(value, (*path, str(name)), lines, expansion)
         return out
     if isinstance(node, CommentedSeq):
         for index in range(len(node)):
             line, column = node.lc.item(index)
             lines[(*path, index)] = (line + 1, column + 1)
-        return [plain(value, (*path, i), lines) for i, value in enumerate(node)]
+        return [plain(value, (*path, i), lines, expansion) for i, value in enumerate(node)]
     return builtin(node)
 
 
@@ -102,17 +130,26 @@ def builtin(value: Any) -> Any:
     return value
 
 
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # a page of YAML; the pure-Python reader takes ~2 s a MB
+
+
 def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_named_file(path, MAX_MANIFEST_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ManifestError(path, "no such file") from None
+    except PathRefused as exc:
+        raise ManifestError(path, str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ManifestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ManifestError(path, exc.strerror or str(exc)) from None
     try:
         data = YAML(typ="rt", pure=True).load(text)
+    except RecursionError:
+        raise ManifestError(
+            path, "YAML syntax error: nested too deeply for the YAML reader"
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(filter(None, [exc.context, exc.problem]))
@@ -125,7 +162,7 @@ def parse(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     except YAMLError as exc:
         raise ManifestError(path, f"YAML syntax error: {shorten(str(exc), 160)}") from None
     lines: dict[Path_, tuple[int, int]] = {}
-    data = plain(data, (), lines)
+    data = plain(data, (), lines, Expansion(path, lines))
     check_finite(path, data, (), lines)
     return data, lines
 

@@ -124,3 +124,30 @@ def open_regular(path: Path) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+def read_named_file(path: Path, limit: int | None = None, *, head: int | None = None) -> bytes:
+    """A file named on the command line (a manifest, a saved plan), or its first `head`
+    bytes: a regular file, since a FIFO would block and a device never end, of at most
+    `limit` bytes. Links are followed (the user named it). PathRefused's message follows
+    the file's name; FileNotFoundError and other OSErrors are the caller's to word."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise PathRefused(f"is {kind_of(info.st_mode)}, not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise PathRefused(too_big(info.st_size, limit))
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(head if head is not None else -1 if limit is None else limit + 1)
+    finally:
+        os.close(fd)
+    if limit is not None and len(data) > limit:  # it grew since fstat
+        raise PathRefused(too_big(len(data), limit))
+    return data
+
+
+def too_big(size: int, limit: int) -> str:
+    return f"is {size:,} bytes; heyrender reads at most {limit:,} here"

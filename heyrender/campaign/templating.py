@@ -13,15 +13,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import update_wrapper
 from itertools import islice
 from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context as JinjaContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
 CONTEXT_NAMES = frozenset({"row", "vars", "key"})
 SYNTAX = re.compile(r"\{\{|\{%|\{#")
@@ -30,14 +31,19 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_BESIDES_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # tab and line breaks too: one-line names
 HUGE_WIDTH = re.compile(r"\d{7,}|\*")
+DIGITS = re.compile(r"\d+")
 
 MAX_FIELD_CHARS = 1_000_000
+MAX_BUILT_CHARS = 20 * MAX_FIELD_CHARS  # per render, all the text its steps make
 MAX_OUTPUT_PIECES = 200_000
 MAX_POWER_BITS = 100_000
 TEMPLATE_SECONDS = 2.0
 UNSAFE_GLOBALS = ("lipsum",)
 UNSAFE_FILTERS = ("random",)
-SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "format", "replace", "join")
+SIZED_FILTERS = (
+    *("center", "indent", "wordwrap", "truncate", "format", "replace", "join"),
+    *("string", "tojson", "pprint"),
+)
 
 Context = dict[str, Any]
 Renderer = Callable[[Context], str]
@@ -53,15 +59,69 @@ def too_long(size: int) -> TemplateLimit:
     )
 
 
+class Built:
+    """Characters one render has built (or was about to build) along the way: each piece may
+    be within the field limit while a loop keeps millions of them (`map("center", 999999)`
+    over a long list took all 23 GB of a machine's memory before its deadline)."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def spend(self, size: int) -> None:
+        self.chars += size
+        if self.chars > MAX_BUILT_CHARS:
+            self.chars = 0
+            raise TemplateLimit(
+                f"builds more than {MAX_BUILT_CHARS:,} characters of text along the way"
+            )
+
+
+BUILT = Built()
+
+
 def check_size(size: int) -> None:
     if size > MAX_FIELD_CHARS:
         raise too_long(size)
+    BUILT.spend(size)
+
+
+CONTAINERS = (list, tuple, dict)
+
+
+def weight(value: Any) -> int:
+    """About how many characters str(value) writes, counted until past the field limit: a
+    list holding one long list a thousand times is counted a thousand times, as str() would
+    write it (`[[1] * 999999] * 999` is small in memory, and a gigabyte as text)."""
+    total, stack = 0, [value]
+    while stack and total <= MAX_FIELD_CHARS:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, list | tuple):
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        elif isinstance(item, dict):
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        else:
+            total += 1
+    return total
+
+
+def check_text_of(value: Any) -> None:
+    """Refuses data whose text would pass the field limit, before str() or a dump writes it."""
+    if isinstance(value, CONTAINERS):
+        check_size(weight(value))
 
 
 def check_repeat(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+        if isinstance(seq, str) and isinstance(times, int):
             check_size(len(seq) * times)
+        elif isinstance(seq, list | tuple) and isinstance(times, int) and times > 0:
+            check_size(len(seq) * times)
+            check_size(weight(seq) * times)
 
 
 def check_power(base: Any, exponent: Any) -> None:
@@ -72,10 +132,27 @@ def check_power(base: Any, exponent: Any) -> None:
 
 
 def check_format(text: Any) -> None:
+    """`text % values`: a literal width or precision of 7 digits or more, or a `*`, is refused."""
     if isinstance(text, str) and HUGE_WIDTH.search(text):
-        for spec in re.findall(r"%[-#0 +]*[\d*]*(?:\.[\d*]+)?|\{[^{}]*\}", text):
+        for spec in re.findall(r"%(?:\([^)]*\))?[-#0 +]*[\d*]*(?:\.[\d*]+)?", text):
             if HUGE_WIDTH.search(spec):
                 raise TemplateLimit(f"format {spec!r} asks for too wide a field")
+
+
+def check_spec(spec: str) -> None:
+    """One `{...:spec}` of str.format, as resolved (a nested `{1}` already filled in)."""
+    if any(len(digits) > 7 or int(digits) > MAX_FIELD_CHARS for digits in DIGITS.findall(spec)):
+        raise TemplateLimit(f"format {spec!r} asks for too wide a field")
+
+
+class BoundedFormatter(SandboxedFormatter):
+    """The sandbox's str.format, refusing a field's width or precision past the field limit
+    before the padded text is built (`"{:>9999999999}".format(1)` would take 10 GB)."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        check_spec(format_spec)
+        check_text_of(value)
+        return super().format_field(value, format_spec)
 
 
 def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -92,17 +169,55 @@ def check_replace(text: Any, args: tuple[Any, ...]) -> None:
             check_size(len(text) + count * (len(new) - len(old)))
 
 
+def argument(rest: tuple[Any, ...], kwargs: dict[str, Any], at: int, name: str) -> Any:
+    """A filter's argument after its value, given by position `at` or by `name`."""
+    return rest[at] if len(rest) > at else kwargs.get(name)
+
+
+def check_join(items: list[Any], rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    separator = argument(rest, kwargs, 0, "d")
+    pieces = weight(items)
+    gaps = max(len(items) - 1, 0) * (len(separator) if isinstance(separator, str) else 0)
+    check_size(pieces + gaps)
+
+
+def check_indent(text: Any, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    width = argument(rest, kwargs, 0, "width")
+    unit = len(width) if isinstance(width, str) else width if isinstance(width, int) else 4
+    if isinstance(text, str):
+        check_size(len(text) + (text.count("\n") + 1) * unit)
+
+
+def check_wordwrap(text: Any, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    width, wrapstring = argument(rest, kwargs, 0, "width"), argument(rest, kwargs, 2, "wrapstring")
+    if isinstance(text, str) and isinstance(wrapstring, str):
+        per_line = width if isinstance(width, int) and width > 0 else 1
+        breaks = len(text) // per_line + sum(text.count(c) for c in " \t\n-") + 1
+        check_size(len(text) + breaks * len(wrapstring))
+
+
 def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that can build long text, refusing arguments that would pass the field limit."""
+    """A filter that can build long text, refusing arguments that would pass the field limit
+    before the text is built: its own numbers, and text it repeats (a separator, an indent)."""
     offset = 1 if hasattr(function, "jinja_pass_arg") else 0
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
         value, rest = args[offset], args[offset + 1 :]
         check_arguments(rest, kwargs)
+        if name in ("string", "tojson", "pprint"):
+            check_text_of(value)
         if name == "replace":
             check_replace(value, rest)
         elif name == "format":
             check_format(value)
+        elif name == "join":
+            value = list(value)
+            args = (*args[:offset], value, *rest)
+            check_join(value, rest, kwargs)
+        elif name == "indent":
+            check_indent(value, rest, kwargs)
+        elif name == "wordwrap":
+            check_wordwrap(value, rest, kwargs)
         result = function(*args, **kwargs)
         if isinstance(result, str):
             check_size(len(result))
@@ -115,6 +230,8 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
 
 def bounded_join(pieces: tuple[Any, ...]) -> str:
     """`a ~ b`: the concatenation, refused when it would pass the field limit."""
+    for piece in pieces:
+        check_text_of(piece)
     text = "".join(map(str, pieces))
     check_size(len(text))
     return text
@@ -124,6 +241,8 @@ def data_only(value: Any) -> Any:
     """What `{{ ... }}` may print: text, numbers and plain data, never an object's repr."""
     if value is None or isinstance(value, str | int | float | list | tuple | dict):
         return value
+    if isinstance(value, Undefined):  # `row[key]` with no such column: say so, as `~` would
+        value._fail_with_undefined_error()
     raise SecurityError(f"prints a Python object ({type(value).__name__}), not data")
 
 
@@ -131,6 +250,7 @@ def printable(value: Any) -> str:
     """`{{ value }}` as text: str() of data_only, with a shortcut for text itself."""
     if value.__class__ is str:
         return value
+    check_text_of(value)
     return str(data_only(value))
 
 
@@ -203,6 +323,28 @@ class Environment(ImmutableSandboxedEnvironment):
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`text.format(...)` and `text.format_map(...)`, reached by attribute or item (Jinja
+        wraps them at access, so `call` never sees the method), through BoundedFormatter."""
+        sandboxed = super().wrap_str_format(value)
+        if sandboxed is None or type(value.__self__) is not str:
+            return sandboxed
+        text: str = value.__self__
+        formatter = BoundedFormatter(self)
+        is_format_map = value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    return sandboxed(*args, **kwargs)  # the TypeError Python gives
+                result = formatter.vformat(text, (), args[0])
+            else:
+                result = formatter.vformat(text, args, kwargs)
+            check_size(len(result))
+            return result
+
+        return update_wrapper(bounded, value)
+
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             check_repeat(left, right)
@@ -213,17 +355,15 @@ class Environment(ImmutableSandboxedEnvironment):
                 check_size(len(left) + len(right))
         elif operator == "%":
             check_format(left)
+            if isinstance(left, str):
+                check_text_of(right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         check_arguments(args, kwargs)
         owner = getattr(__obj, "__self__", None)
-        if isinstance(owner, str):
-            method = getattr(__obj, "__name__", "")
-            if method == "format":
-                check_format(owner)
-            elif method == "replace":
-                check_replace(owner, args)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace":
+            check_replace(owner, args)
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(result, str):
             check_size(len(result))
@@ -358,6 +498,7 @@ def jinja_renderer(source: str) -> Renderer:
 
     def render(context: Context) -> str:
         DEADLINE.started = time.monotonic()
+        BUILT.chars = 0
         try:
             pieces = list(islice(root(context_class(ENV, context, None, {})), MAX_OUTPUT_PIECES))
             if len(pieces) == MAX_OUTPUT_PIECES:
@@ -401,6 +542,7 @@ def compile_expression(source: str) -> Callable[[Context], Any]:
     def evaluate(context: Context) -> Any:
         jinja_context = context_class(ENV, context, None, {})
         DEADLINE.started = time.monotonic()
+        BUILT.chars = 0
         try:
             for _ in root(jinja_context):
                 pass

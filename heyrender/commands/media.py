@@ -17,8 +17,8 @@ from heyrender.api.provider import open_provider
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands.filenames import file_name
-from heyrender.commands.save_videos import default_folder
-from heyrender.errors import ApiError, AuthError
+from heyrender.commands.save_videos import FAILURES_IN_A_ROW, default_folder
+from heyrender.errors import ApiError, AuthError, VideoGone
 from heyrender.state.lockfile import Entry
 from heyrender.status import Status
 from heyrender.versions import DEFAULT_API, ApiVersion
@@ -61,10 +61,13 @@ class Fresh:
 def fresh_statuses(
     settings: Settings, entries: Iterable[Entry], api: ApiVersion = DEFAULT_API
 ) -> Fresh:
-    """One status call per completed video, 16 at a time; a row's API error leaves it out."""
+    """One status call per completed video, 16 at a time; a row's API error leaves it out.
+
+    After FAILURES_IN_A_ROW failed calls in a row HeyGen is down, not one video: the rest
+    are not asked about (each call retries for up to a minute; 10,000 would take hours)."""
     wanted = [(e.key, e.video_id) for e in entries if e.status is Status.COMPLETED and e.video_id]
     found: dict[str, VideoStatus] = {}
-    failed = 0
+    failed = in_a_row = 0
 
     async def main() -> None:
         nonlocal failed
@@ -72,14 +75,24 @@ def fresh_statuses(
         async with open_provider(settings, api) as client:
 
             async def one(key: str, video_id: str) -> None:
-                nonlocal failed
+                nonlocal failed, in_a_row
                 async with gate:
+                    if in_a_row >= FAILURES_IN_A_ROW:
+                        failed += 1
+                        return
                     try:
                         found[key] = await client.video(video_id)
                     except AuthError:
                         raise
+                    except VideoGone:  # an answer: HeyGen is up
+                        failed += 1
+                        in_a_row = 0
+                        return
                     except ApiError:
                         failed += 1
+                        in_a_row += 1
+                        return
+                    in_a_row = 0
 
             await asyncio.gather(*(one(key, video_id) for key, video_id in wanted))
 

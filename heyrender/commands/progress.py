@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections import Counter
@@ -47,6 +48,7 @@ class Progress:
         self.started = time.monotonic()
         self.finished_here = 0
         self._last_summary = 0.0
+        self._ticking: asyncio.TimerHandle | None = None
 
     def __enter__(self) -> Progress:
         if self.console.is_terminal and not self.quiet:
@@ -54,9 +56,32 @@ class Progress:
                 self.panel(), console=self.console, refresh_per_second=4, transient=False
             )
             self.live.__enter__()
+        elif not self.quiet:
+            self._tick_later()
         return self
 
+    def _tick_later(self) -> None:
+        """In a log, the summary also comes when no event does (renders take minutes, and a
+        CI job silent for ten may be killed); on the run's event loop, when there is one."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        due = self._last_summary + SUMMARY_EVERY - time.monotonic()
+        self._ticking = loop.call_later(max(due, SUMMARY_EVERY / 10), self._tick)
+
+    def _tick(self) -> None:
+        if self.quiet:
+            return
+        if time.monotonic() - self._last_summary >= SUMMARY_EVERY:
+            self._last_summary = time.monotonic()
+            self.write(f"{datetime.now().strftime('%H:%M:%S')} {self.line()}")
+        self._tick_later()
+
     def __exit__(self, *exc: object) -> None:
+        if self._ticking is not None:
+            self._ticking.cancel()
+            self._ticking = None
         if self.live is not None:
             self.live.update(self.panel())
             self.live.__exit__(None, None, None)

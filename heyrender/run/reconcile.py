@@ -28,11 +28,13 @@ from heyrender.campaign.rows import Desired
 from heyrender.errors import (
     ApiError,
     AuthError,
+    HeyrenderError,
     InvalidRequest,
     NoCredit,
     OutcomeUnknown,
     RateLimited,
     TransientError,
+    os_error_sentence,
 )
 from heyrender.run.commit import GroupCommit
 from heyrender.run.idempotency import idempotency_key, next_attempt
@@ -47,6 +49,10 @@ from heyrender.status import Status
 LOG = logging.getLogger(__name__)
 MAX_UNREACHABLE = 2
 MAX_RESENDS = 3
+# creates in a row whose answer stayed unknown through the client's own resends (8 tries of
+# up to 90 s each): HeyGen takes requests but does not answer them, so the run stops rather
+# than resending every row MAX_RESENDS times more (about 50 minutes a row)
+MAX_LOST_IN_A_ROW = 2
 
 
 @dataclass
@@ -72,7 +78,7 @@ class CapProbe:
 @dataclass
 class RunReport:
     stop_reason: str | None = None
-    fatal: ApiError | None = None
+    fatal: HeyrenderError | None = None
     hint: str | None = None
     timed_out: bool = False
     interrupted: bool = False
@@ -101,6 +107,7 @@ class Reconciler:
         self.probe: CapProbe | None = None
         self.rate_limited_until = 0.0
         self.unreachable = 0
+        self.lost_in_a_row = 0
         self.changed = asyncio.Event()
         self.retry: deque[Submission] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -123,6 +130,13 @@ class Reconciler:
         if task.cancelled() or task.exception() is None:
             return
         error = task.exception()
+        if isinstance(error, OSError):  # the state's files: a full disk, a read-only mount
+            self.fail(
+                HeyrenderError(f"cannot record the run: {os_error_sentence(error)}"),
+                "free some space (or make the folder writable); every step before this one "
+                "is recorded",
+            )
+            return
         LOG.error("heyrender: internal error in the run", exc_info=error)
         self.fail(ApiError(f"internal error ({error!r})"), "report this bug")
 
@@ -152,7 +166,7 @@ class Reconciler:
         for task in (*self.tasks, *([self.poller] if self.poller else [])):
             task.cancel()
 
-    def fail(self, error: ApiError, hint: str | None = None) -> None:
+    def fail(self, error: HeyrenderError, hint: str | None = None) -> None:
         """Stops the run. Creates already sent finish on their own (a refused key or an
         unreachable API answers at once), so each records what became of it."""
         self.report.fatal = self.report.fatal or error
@@ -295,12 +309,22 @@ class Reconciler:
             self.retry.append(item)
         except OutcomeUnknown as exc:
             if intent.idempotency_key:
-                self.resend_later(item, intent, exc)
+                self.lost_in_a_row += 1
+                if self.lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                    self.give_up_resending(item, intent, exc)
+                    self.fail(
+                        OutcomeUnknown(
+                            f"HeyGen did not answer {self.lost_in_a_row} creates in a row ({exc})"
+                        ),
+                        "check HeyGen's status; the next apply resends them with their keys",
+                    )
+                else:
+                    self.resend_later(item, intent, exc)
             else:
                 self.tell(row.key, f"answer lost ({exc}); settling before any resend")
                 await self.settle_one(item)
         else:
-            self.unreachable = 0
+            self.unreachable = self.lost_in_a_row = 0
             entry = intent.evolve(status=Status.WAITING, video_id=video_id, submitted_at=now_iso())
             self.state.record(entry)  # on disk with the next intent's commit, or at the end
             self.follow(entry)
@@ -320,6 +344,10 @@ class Reconciler:
             self.tell(item.row.key, f"answer lost ({error}); resending with its key")
             self.retry.append(item)
             return
+        self.give_up_resending(item, intent, error)
+
+    def give_up_resending(self, item: Submission, intent: Entry, error: OutcomeUnknown) -> None:
+        """Recorded uncertain, with its key: the next apply resends it at once."""
         self.state.record(
             intent.evolve(
                 status=Status.UNCERTAIN,

@@ -23,12 +23,14 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from heyrender.campaign import manifest as manifests
 from heyrender.campaign.cost import Estimate
 from heyrender.campaign.manifest import Manifest
+from heyrender.campaign.paths import PathRefused, read_named_file
 from heyrender.campaign.rows import Desired
-from heyrender.errors import InputError, StalePlan
+from heyrender.errors import InputError, StalePlan, shorten
 from heyrender.run.plan import GROUPS, Plan
 from heyrender.state.files import write_atomically
 from heyrender.state.lockfile import Entry, now_iso
@@ -170,10 +172,9 @@ def save(
 def is_saved_plan(path: str | Path) -> bool:
     """Whether a file is a saved plan (as opposed to a manifest)."""
     try:
-        with open(path, "rb") as handle:
-            start = handle.read(64)
-    except OSError:
-        return False
+        start = read_named_file(Path(path), head=64)
+    except (OSError, PathRefused):
+        return False  # not a plan; the manifest loader words what is wrong with it
     return start.lstrip().startswith(b'{"' + HEADER_KEY.encode())
 
 
@@ -181,35 +182,71 @@ def load(path: str | Path) -> SavedPlan:
     """A saved plan as written by `plan --out`; a broken or foreign file is a clear error."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_named_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except PathRefused as exc:
+        raise InputError(f"{path.name}: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError(f"{path.name}: not a saved plan (not JSON)") from None
+    except RecursionError:
+        raise InputError(f"{path.name}: not a saved plan (JSON nested too deeply)") from None
     if not isinstance(data, dict) or HEADER_KEY not in data:
         raise InputError(f"{path.name}: not a saved plan (no {HEADER_KEY} header)")
     if data[HEADER_KEY] != FORMAT_VERSION:
         raise InputError(
-            f"{path.name}: saved plan format {data[HEADER_KEY]!r} is not one this heyrender "
-            f"reads ({FORMAT_VERSION})",
+            f"{path.name}: saved plan format {shorten(repr(data[HEADER_KEY]), 20)} is not one "
+            f"this heyrender reads ({FORMAT_VERSION})",
             hint="make the plan again with this heyrender: heyrender plan MANIFEST --out FILE",
         )
-    try:
-        inputs = data["inputs"]
-        return SavedPlan(
-            path=path,
-            manifest_path=path.parent / data["manifest"],
-            created_at=str(data.get("created_at", "")),
-            inputs=Inputs(inputs["manifest"], inputs["csv"], inputs["lockfile"]),
-            estimate=Estimate.from_json(data["estimate"]),
-            rows=tuple(
-                PlannedRow(str(row["key"]), str(row["action"]), str(row["request"]))
-                for row in data["rows"]
-            ),
-            allow_outside=data.get("allow_outside_campaign") is True,
+    problem = shape_problem(data)
+    if problem:
+        raise InputError(
+            f"{path.name}: saved plan is malformed: {problem}",
+            hint="make the plan again: heyrender plan MANIFEST --out FILE",
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path.name}: saved plan is malformed ({exc!r})") from None
+    inputs = data["inputs"]
+    return SavedPlan(
+        path=path,
+        manifest_path=path.parent / data["manifest"],
+        created_at=str(data.get("created_at", "")),
+        inputs=Inputs(inputs["manifest"], inputs["csv"], inputs["lockfile"]),
+        estimate=Estimate.from_json(data["estimate"]),
+        rows=tuple(PlannedRow(row["key"], row["action"], row["request"]) for row in data["rows"]),
+        allow_outside=data.get("allow_outside_campaign") is True,
+    )
+
+
+ESTIMATE_NUMBERS = ("seconds", "usd", "unknown_rows")
+
+
+def shape_problem(data: dict[str, Any]) -> str | None:
+    """What in a saved plan's JSON is not as `plan --out` writes it, naming the field."""
+    if not isinstance(data.get("manifest"), str) or not data["manifest"]:
+        return "manifest: not a file name"
+    inputs = data.get("inputs")
+    if not isinstance(inputs, dict):
+        return "inputs: not an object"
+    for name in ("manifest", "csv", "lockfile"):
+        if not isinstance(inputs.get(name, 0), str | None):
+            return f"inputs.{name}: not a hash"
+    estimate = data.get("estimate")
+    if not isinstance(estimate, dict):
+        return "estimate: not an object"
+    for name in (*ESTIMATE_NUMBERS, "rows", "seconds_max", "usd_max"):
+        value = estimate.get(name, 0 if name not in ESTIMATE_NUMBERS else None)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e15:
+            return f"estimate.{name}: not a number from 0 to 1e15"
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        return "rows: not a list"
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            return f"rows[{index}]: not an object"
+        for name in ("key", "action", "request"):
+            if not isinstance(row.get(name), str):
+                return f"rows[{index}].{name}: not text"
+    return None
 
 
 def load_fresh(path: str | Path) -> tuple[SavedPlan, Manifest]:

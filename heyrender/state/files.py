@@ -233,11 +233,14 @@ class AppendOnly:
     def append(self, data: bytes, *, durable: bool) -> None:
         assert self._fd is not None
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if durable:
-            os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if durable:
+                os.fsync(self._fd)
+        except OSError as exc:  # named, for the one line a full disk gets
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def duplicate(self) -> int:
         """A second descriptor for the file, which the caller closes (to fsync elsewhere)."""
