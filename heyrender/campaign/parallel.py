@@ -11,8 +11,9 @@ Each worker sorts its span's key and title hashes; the parent adds them as resul
 any order, and joins the rest of each tally in span order, so problems come out in row order.
 Keys and titles are compared across spans by their hashes (forked processes share `hash()`'s
 seed); after the last span the workers find the repeated ones, a range of values each.
-Anything unusual (a span that fails, a worker that dies, a CSV with bare CR line ends) falls
-back to one process, which then reports exactly what a serial pass reports.
+Anything unusual (a span that fails, a worker that dies, a CSV with bare CR line ends, or one
+replaced or written while the pass read it) falls back to one process, which then reports
+exactly what a serial pass reports.
 """
 
 from __future__ import annotations
@@ -328,7 +329,8 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
     path = manifest.source.csv
     workers = workers or cores()
     try:
-        if workers < 2 or path.stat().st_size < MIN_BYTES:
+        before = stamp(os.stat(path))
+        if workers < 2 or before[2] < MIN_BYTES:
             return None
     except OSError:  # the serial pass says what is wrong
         return None
@@ -347,8 +349,25 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
                 pool.hand(run_span, (index, span), callback=done.put, error_callback=failed)
                 count = index + 1
             joined = join(manifest, done, count, pool.workers)
-            if joined is not None:
-                find_repeats(pool, [joined[0].titles, joined[1].keys])
+            if joined is None or not unchanged(before, path, file):
+                return None
+            find_repeats(pool, [joined[0].titles, joined[1].keys])
             return joined
     except (OSError, Unsplittable):
         return None
+
+
+Stamp = tuple[int, int, int, int, int]
+
+
+def stamp(found: os.stat_result) -> Stamp:
+    """A file's identity and the marks every write leaves: device, inode, size, modification
+    and change times."""
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
+def unchanged(before: Stamp, path: Path, file: BinaryIO) -> bool:
+    """Whether the CSV the workers opened by its path, each on its own, is the one the header
+    was read from and the spans were cut in, unwritten since: a file replaced or rewritten
+    meanwhile would have its spans read from other bytes, cut mid-record."""
+    return stamp(os.stat(path)) == before == stamp(os.fstat(file.fileno()))

@@ -1,0 +1,66 @@
+"""Hostile review of validate's parallel pass: a CSV replaced or rewritten while the pass reads
+it must give the report a serial pass gives of the file as it is now, never spans of one file
+read from another."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from heyrender.campaign import parallel
+from heyrender.campaign.csvsource import Span
+from heyrender.campaign.manifest import load
+from tests.test_validate_parallel import MANIFEST, outcome, people
+
+
+@pytest.fixture(autouse=True)
+def split_small_files(monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "WAIT", 0.05)
+
+
+def changing_after_the_scan(monkeypatch, change) -> None:
+    """The scan finds every cut in the CSV as it was; then `change(path)` runs, before any
+    span is handed out, so every worker reads the CSV as it is after the change."""
+    real = parallel.cuts
+
+    def cuts(file, targets) -> Iterator[Span]:
+        found = list(real(file, targets))
+        change()
+        yield from found
+
+    monkeypatch.setattr(parallel, "cuts", cuts)
+
+
+def plain(i: int, cells: list[str]) -> None:
+    cells[1] = f"N{i}"  # no quoted field: a span cut mid-record parses without error
+
+
+def longer_first_name(i: int, cells: list[str]) -> None:
+    plain(i, cells)
+    if i == 0:
+        cells[1] = "A much longer first name than before " * 3
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten in place"])
+def test_a_csv_changed_during_the_pass_is_reported_as_it_is_now(campaign, monkeypatch, how) -> None:
+    manifest_path = campaign(MANIFEST, people(600, plain))
+    path = load(manifest_path).source.csv
+    after = people(600, longer_first_name)
+
+    def change() -> None:
+        if how == "replaced":
+            fresh = path.with_name("fresh.csv")
+            fresh.write_text(after)
+            os.replace(fresh, path)
+        else:
+            path.write_text(after)
+
+    changing_after_the_scan(monkeypatch, change)
+    split = outcome(manifest_path, 4)
+    monkeypatch.undo()
+    assert path.read_text() == after
+    assert split == outcome(manifest_path, 1)
+    assert split[1] == 0, split  # every row of the new file is valid
