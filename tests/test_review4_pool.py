@@ -4,7 +4,10 @@ read from another."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +67,34 @@ def test_a_csv_changed_during_the_pass_is_reported_as_it_is_now(campaign, monkey
     assert path.read_text() == after
     assert split == outcome(manifest_path, 1)
     assert split[1] == 0, split  # every row of the new file is valid
+
+
+def test_workers_killed_while_idle_end_the_pass_promptly_and_leave_no_process(
+    campaign, monkeypatch
+) -> None:
+    """An idle worker waits for its next span holding the task queue's read lock: killed so, it
+    leaves Pool.terminate() waiting for ever, which must cost neither the grace period nor
+    workers left running once validate returns."""
+    monkeypatch.setattr(parallel, "GRACE", 30.0)
+    manifest_path = campaign(MANIFEST, people(3000))
+    real = parallel.join
+
+    def join(manifest, done, count, workers):
+        joined = real(manifest, done, count, workers)
+        time.sleep(0.2)  # every span done: the workers wait for more, one holding the lock
+        for pid in workers.pids:
+            os.kill(pid, signal.SIGKILL)
+        while workers.intact():
+            time.sleep(0.01)
+        return joined
+
+    monkeypatch.setattr(parallel, "join", join)
+    before = {process.pid for process in multiprocessing.active_children()}
+    started = time.monotonic()
+    split = outcome(manifest_path, 2)
+    took = time.monotonic() - started
+    monkeypatch.undo()
+    assert split == outcome(manifest_path, 1)
+    assert took < 15, f"{took:.1f} s: the pass waited out its grace period"
+    left = {process.pid for process in multiprocessing.active_children()} - before
+    assert not left, "pool workers outlived validate"

@@ -219,10 +219,11 @@ class SpanPool:
     Pool.terminate() then waits for it for ever (cpython#96995). So when a pass ends early,
     the workers skip the spans they have not begun and the parent waits, a while, for those
     in hand; a pool that cannot end so (a worker died, one hangs) is ended in the background,
-    where a wait costs nothing."""
+    where a wait costs nothing, and its workers are killed."""
 
     def __init__(self, context: ForkContext, workers: int, job: tuple[Manifest, Compiled]):
         self.stopped = context.RawValue("b", 0)
+        self.others = {process.pid for process in multiprocessing.active_children()}
         self.pool = context.Pool(workers, start_worker, (*job, self.stopped))
         self.workers = Workers()
         self.handed: list[ApplyResult[Any]] = []
@@ -251,8 +252,23 @@ class SpanPool:
             self.pool.terminate()
             return
         ending = threading.Thread(target=self.pool.terminate, daemon=True)
-        ending.start()
-        ending.join(GRACE)
+        ending.start()  # it first stops the pool from starting workers in place of dead ones
+        ending.join(WAIT)
+        self.end_workers()
+
+    def end_workers(self) -> None:
+        """Kills the pool's workers that are left. A worker killed while it waited for a span
+        leaves the task queue's lock held, and terminate() then waits for ever before it ends
+        the others: the pass must neither wait for it nor leave them running."""
+        deadline = time.monotonic() + GRACE
+        while time.monotonic() < deadline:
+            left = [p for p in multiprocessing.active_children() if p.pid not in self.others]
+            if not left:
+                return
+            for process in left:
+                process.kill()
+            for process in left:
+                process.join(WAIT)
 
 
 class Workers:
