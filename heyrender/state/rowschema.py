@@ -23,7 +23,10 @@ from heyrender.status import WITH_VIDEO, Status
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TIME_EXAMPLE = "2026-11-25T06:25:48Z"
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.\-]{1,255}")
-CANONICAL_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+# The lockfile's form of a time, within what Python's datetime reads (and RFC 3339's date-time
+# format, checked beside it, leaves): years 0001 to 9999, no leap second.
+YEAR = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+CANONICAL_TIME = rf"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-5][0-9]Z$"
 STATUSES = tuple(status.value for status in Status)
 STATUS_VALUES = frozenset(STATUSES)
 VIDEO_STATUSES = tuple(status.value for status in Status if status in WITH_VIDEO)
@@ -188,7 +191,11 @@ def type_schema(hint: Any, *, required: bool) -> dict[str, Any]:
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return {"type": ["array", "null"], "items": type_schema(args[0], required=False)}
     if origin is dict and len(args) == 2:
-        return {"type": "object", "additionalProperties": type_schema(args[1], required=True)}
+        return {
+            "type": "object",
+            "propertyNames": type_schema(args[0], required=True),
+            "additionalProperties": type_schema(args[1], required=True),
+        }
     if isinstance(hint, type) and issubclass(hint, Enum):
         return {"enum": [member.value for member in hint]}
     if hint is bool:

@@ -1,0 +1,42 @@
+"""Hostile review of the lockfile's fast path: what the compiled row schema passes must be what
+the line path's checks pass, or a hand-edited row is read one way in a block and refused (or
+read otherwise) alone, and a time Python cannot read reaches the commands that parse it."""
+
+from __future__ import annotations
+
+import pytest
+
+from heyrender.state import lockfile
+from tests.test_lockfile_decode import block_of, both, row
+
+TIMES = [
+    "2026-11-25T23:59:60Z",  # a leap second: RFC 3339 has it, Python's datetime does not
+    "0000-01-01T00:00:00Z",  # year zero: likewise
+    "2026-11-25T06:25:48Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "2026-02-29T00:00:00Z",
+    "2028-02-29T00:00:00Z",
+    "2026-11-25T24:00:00Z",
+]
+
+
+@pytest.mark.parametrize("name", ["intent_at", "submitted_at", "finished_at"])
+@pytest.mark.parametrize("time", TIMES)
+def test_a_time_reads_in_a_block_as_it_reads_alone(name: str, time: str) -> None:
+    together, alone = both(block_of(row(), row(key="li@x.io", **{name: time})))
+    assert together == alone
+
+
+@pytest.mark.parametrize("fields", [{"": "sha256:" + "0" * 64}, {"a": ""}, {"a": "b"}, {}])
+def test_a_field_path_reads_in_a_block_as_it_reads_alone(fields) -> None:
+    together, alone = both(block_of(row(), row(key="li@x.io", fields=fields)))
+    assert together == alone
+
+
+def test_a_leap_second_in_a_lockfile_is_an_error_naming_its_line(tmp_path) -> None:
+    path = tmp_path / "m.lock"
+    text = lockfile.header_line("m.yaml") + block_of(row(finished_at=TIMES[0])).decode()
+    path.write_text(text)
+    with pytest.raises(lockfile.LockfileError, match=r"line 2: .*finished_at"):
+        lockfile.load(path, "m.yaml")
