@@ -292,17 +292,18 @@ def test_a_full_disk_during_a_run_is_named_not_an_internal_error(state, monkeypa
 # -- report and export while HeyGen is down: stop asking after 8 failures in a row ----------
 
 
-def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> None:
+def fresh_statuses_when(monkeypatch, error: Exception, videos: int):
+    """fresh_statuses for `videos` completed rows against a provider that raises `error` for
+    every video; with the video IDs it was asked for."""
     from heyrender.api.client import ApiKey, Settings
     from heyrender.commands import media
-    from heyrender.errors import TransientError
     from heyrender.state.lockfile import Entry
     from heyrender.status import Status
 
     asked: list[str] = []
 
-    class Down:
-        async def __aenter__(self) -> Down:
+    class Failing:
+        async def __aenter__(self) -> Failing:
             return self
 
         async def __aexit__(self, *exc: object) -> None:
@@ -310,38 +311,26 @@ def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> 
 
         async def video(self, video_id: str) -> None:
             asked.append(video_id)
-            raise TransientError("HeyGen answered 503")
+            raise error
 
-    monkeypatch.setattr(media, "open_provider", lambda settings, api: Down())
-    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(200)]
-    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    monkeypatch.setattr(media, "open_provider", lambda settings, api: Failing())
+    rows = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(videos)]
+    return media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), rows), asked
+
+
+def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> None:
+    from heyrender.commands import media
+    from heyrender.errors import TransientError
+
+    fresh, asked = fresh_statuses_when(monkeypatch, TransientError("HeyGen answered 503"), 200)
     assert fresh.failed == 200 and not fresh.videos
     assert len(asked) <= media.CONCURRENCY + 8, len(asked)  # not 200 slow retries
 
 
 def test_fresh_statuses_ask_on_past_deleted_videos(monkeypatch) -> None:
-    from heyrender.api.client import ApiKey, Settings
-    from heyrender.commands import media
     from heyrender.errors import VideoGone
-    from heyrender.state.lockfile import Entry
-    from heyrender.status import Status
 
-    asked: list[str] = []
-
-    class AllDeleted:
-        async def __aenter__(self) -> AllDeleted:
-            return self
-
-        async def __aexit__(self, *exc: object) -> None:
-            pass
-
-        async def video(self, video_id: str) -> None:
-            asked.append(video_id)
-            raise VideoGone("HeyGen no longer has this video")
-
-    monkeypatch.setattr(media, "open_provider", lambda settings, api: AllDeleted())
-    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(40)]
-    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    fresh, asked = fresh_statuses_when(monkeypatch, VideoGone("HeyGen no longer has it"), 40)
     assert fresh.failed == 40 and len(asked) == 40
 
 
