@@ -38,15 +38,19 @@ def manifest_with(tmp_path: Path, text: str) -> Path:
     ],
 )
 def test_a_huge_format_width_is_refused_before_it_is_built(source: str) -> None:
+    assert peak_of_refusal(source, "too wide") < 10_000_000  # the 100 MB string is never made
+
+
+def peak_of_refusal(source: str, words: str | None = None) -> int:
+    """The most memory rendering `source` took on its way to being refused (with `words`)."""
     render = templating.renderer_for(source)
     tracemalloc.start()
     try:
-        with pytest.raises(templating.TemplateLimit, match="too wide"):
+        with pytest.raises(templating.TemplateLimit, match=words):
             render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 10_000_000  # the 100 MB string is never made
 
 
 def test_a_modest_format_width_still_renders() -> None:
@@ -67,15 +71,7 @@ def test_a_modest_format_width_still_renders() -> None:
     ],
 )
 def test_a_filter_repeating_long_text_is_refused_before_it_is_built(source: str) -> None:
-    render = templating.renderer_for(source)
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit, match="would render"):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 50_000_000  # not the 10 GB the text would take
+    assert peak_of_refusal(source, "would render") < 50_000_000  # not the 10 GB it would take
 
 
 def test_join_indent_and_wordwrap_still_work() -> None:
@@ -417,15 +413,9 @@ def test_creates_that_never_answer_stop_the_run_resumably(state) -> None:
 
 
 def test_a_render_building_gigabytes_in_pieces_is_refused_early() -> None:
-    render = templating.renderer_for('{{ ("x" * 999999)|list|map("center", 999999)|list|length }}')
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit, match="along the way"):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 200_000_000  # not the 2 GB (and more) it built before the 2 s deadline
+    source = '{{ ("x" * 999999)|list|map("center", 999999)|list|length }}'
+    # not the 2 GB (and more) it built before the 2 s deadline
+    assert peak_of_refusal(source, "along the way") < 200_000_000
 
 
 def test_the_budget_is_per_render() -> None:
@@ -450,15 +440,7 @@ def test_the_budget_is_per_render() -> None:
     ],
 )
 def test_data_whose_text_is_huge_is_refused_before_it_is_written(source: str) -> None:
-    render = templating.renderer_for(source)
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 100_000_000
+    assert peak_of_refusal(source) < 100_000_000
 
 
 def test_small_data_still_prints() -> None:
