@@ -38,15 +38,19 @@ def manifest_with(tmp_path: Path, text: str) -> Path:
     ],
 )
 def test_a_huge_format_width_is_refused_before_it_is_built(source: str) -> None:
+    assert peak_of_refusal(source, "too wide") < 10_000_000  # the 100 MB string is never made
+
+
+def peak_of_refusal(source: str, words: str | None = None) -> int:
+    """The most memory rendering `source` took on its way to being refused (with `words`)."""
     render = templating.renderer_for(source)
     tracemalloc.start()
     try:
-        with pytest.raises(templating.TemplateLimit, match="too wide"):
+        with pytest.raises(templating.TemplateLimit, match=words):
             render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 10_000_000  # the 100 MB string is never made
 
 
 def test_a_modest_format_width_still_renders() -> None:
@@ -67,15 +71,7 @@ def test_a_modest_format_width_still_renders() -> None:
     ],
 )
 def test_a_filter_repeating_long_text_is_refused_before_it_is_built(source: str) -> None:
-    render = templating.renderer_for(source)
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit, match="would render"):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 50_000_000  # not the 10 GB the text would take
+    assert peak_of_refusal(source, "would render") < 50_000_000  # not the 10 GB it would take
 
 
 def test_join_indent_and_wordwrap_still_work() -> None:
@@ -292,17 +288,18 @@ def test_a_full_disk_during_a_run_is_named_not_an_internal_error(state, monkeypa
 # -- report and export while HeyGen is down: stop asking after 8 failures in a row ----------
 
 
-def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> None:
+def fresh_statuses_when(monkeypatch, error: Exception, videos: int):
+    """fresh_statuses for `videos` completed rows against a provider that raises `error` for
+    every video; with the video IDs it was asked for."""
     from heyrender.api.client import ApiKey, Settings
     from heyrender.commands import media
-    from heyrender.errors import TransientError
     from heyrender.state.lockfile import Entry
     from heyrender.status import Status
 
     asked: list[str] = []
 
-    class Down:
-        async def __aenter__(self) -> Down:
+    class Failing:
+        async def __aenter__(self) -> Failing:
             return self
 
         async def __aexit__(self, *exc: object) -> None:
@@ -310,38 +307,26 @@ def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> 
 
         async def video(self, video_id: str) -> None:
             asked.append(video_id)
-            raise TransientError("HeyGen answered 503")
+            raise error
 
-    monkeypatch.setattr(media, "open_provider", lambda settings, api: Down())
-    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(200)]
-    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    monkeypatch.setattr(media, "open_provider", lambda settings, api: Failing())
+    rows = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(videos)]
+    return media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), rows), asked
+
+
+def test_fresh_statuses_stop_asking_a_server_that_keeps_failing(monkeypatch) -> None:
+    from heyrender.commands import media
+    from heyrender.errors import TransientError
+
+    fresh, asked = fresh_statuses_when(monkeypatch, TransientError("HeyGen answered 503"), 200)
     assert fresh.failed == 200 and not fresh.videos
     assert len(asked) <= media.CONCURRENCY + 8, len(asked)  # not 200 slow retries
 
 
 def test_fresh_statuses_ask_on_past_deleted_videos(monkeypatch) -> None:
-    from heyrender.api.client import ApiKey, Settings
-    from heyrender.commands import media
     from heyrender.errors import VideoGone
-    from heyrender.state.lockfile import Entry
-    from heyrender.status import Status
 
-    asked: list[str] = []
-
-    class AllDeleted:
-        async def __aenter__(self) -> AllDeleted:
-            return self
-
-        async def __aexit__(self, *exc: object) -> None:
-            pass
-
-        async def video(self, video_id: str) -> None:
-            asked.append(video_id)
-            raise VideoGone("HeyGen no longer has this video")
-
-    monkeypatch.setattr(media, "open_provider", lambda settings, api: AllDeleted())
-    entries = [Entry(f"k{i}", "sha256:0", Status.COMPLETED, video_id=f"v{i}") for i in range(40)]
-    fresh = media.fresh_statuses(Settings("http://heygen.test", ApiKey("k")), entries)
+    fresh, asked = fresh_statuses_when(monkeypatch, VideoGone("HeyGen no longer has it"), 40)
     assert fresh.failed == 40 and len(asked) == 40
 
 
@@ -428,15 +413,9 @@ def test_creates_that_never_answer_stop_the_run_resumably(state) -> None:
 
 
 def test_a_render_building_gigabytes_in_pieces_is_refused_early() -> None:
-    render = templating.renderer_for('{{ ("x" * 999999)|list|map("center", 999999)|list|length }}')
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit, match="along the way"):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 200_000_000  # not the 2 GB (and more) it built before the 2 s deadline
+    source = '{{ ("x" * 999999)|list|map("center", 999999)|list|length }}'
+    # not the 2 GB (and more) it built before the 2 s deadline
+    assert peak_of_refusal(source, "along the way") < 200_000_000
 
 
 def test_the_budget_is_per_render() -> None:
@@ -461,15 +440,7 @@ def test_the_budget_is_per_render() -> None:
     ],
 )
 def test_data_whose_text_is_huge_is_refused_before_it_is_written(source: str) -> None:
-    render = templating.renderer_for(source)
-    tracemalloc.start()
-    try:
-        with pytest.raises(templating.TemplateLimit):
-            render({"row": {}, "vars": {}, "key": "k"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 100_000_000
+    assert peak_of_refusal(source) < 100_000_000
 
 
 def test_small_data_still_prints() -> None:
