@@ -40,3 +40,19 @@ def test_a_leap_second_in_a_lockfile_is_an_error_naming_its_line(tmp_path) -> No
     path.write_text(text)
     with pytest.raises(lockfile.LockfileError, match=r"line 2: .*finished_at"):
         lockfile.load(path, "m.yaml")
+
+
+@pytest.mark.parametrize("status", [["completed"], {"completed": 1}, [], {}])
+def test_a_status_that_is_a_list_or_an_object_is_an_error_not_a_traceback(tmp_path, status) -> None:
+    together, alone = both(block_of(row(), row(key="li@x.io", status=status)))
+    assert together == alone
+    assert together[0] == "error" and "line 3: " in together[1] and "status" in together[1]
+
+
+def test_plan_names_the_line_of_a_status_that_is_a_list(campaign, cli) -> None:
+    manifest = campaign()
+    text = lockfile.header_line(manifest.name) + block_of(row(status=["completed"])).decode()
+    manifest.with_suffix(".lock").write_text(text)
+    result = cli("plan", manifest)
+    assert result.exit_code != 0
+    assert "m.lock line 2: " in result.output and "status" in result.output, result.output

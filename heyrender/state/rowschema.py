@@ -260,7 +260,8 @@ def utc_time(name: str) -> Check:
 
 def status_value(name: str, check: Check) -> Check:
     def status(value: Any) -> Any:
-        if getattr(value, "value", value) not in STATUS_VALUES:
+        text = getattr(value, "value", value)
+        if type(text) is not str or text not in STATUS_VALUES:  # a list or an object: no hash
             raise RowInvalid(f"{name}: {shown(value)} is not one of {', '.join(STATUSES)}")
         return check(value)
 
