@@ -5,8 +5,11 @@ read otherwise) alone, and a time Python cannot read reaches the commands that p
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heyrender.state import lockfile
+from heyrender.state.lockfile import FIELD_ORDER
 from tests.test_lockfile_decode import block_of, both, row
 
 TIMES = [
@@ -56,3 +59,46 @@ def test_plan_names_the_line_of_a_status_that_is_a_list(campaign, cli) -> None:
     result = cli("plan", manifest)
     assert result.exit_code != 0
     assert "m.lock line 2: " in result.output and "status" in result.output, result.output
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from([0, 1, -1, 2**63, 2**64, -0.0, 1.0, 1.5, 1e308, 2**53 + 1]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a",
+            "\U0001f600",
+            "\n",
+            "completed",
+            "failed",
+            "processing",
+            "COMPLETED",
+            "2026-11-25T06:25:48Z",
+            "2026-11-25T06:25:48+01:00",
+            "2026-11-25T06:25:48",
+            "2026-11-25T06:25:48.5Z",
+            "sha256:" + "a" * 64,
+            "abc:1",
+            "a" * 256,
+        ]
+    ),
+    st.text(max_size=4),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["", "a", "b.c"]), inner, max_size=2),
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from([*FIELD_ORDER, "extra"]), VALUES, min_size=1, max_size=4))
+def test_any_value_of_any_field_reads_in_a_block_as_it_reads_alone(changes) -> None:
+    together, alone = both(block_of(row(), row(**{"key": "li@x.io", **changes})))
+    assert together == alone
