@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -96,5 +97,33 @@ def test_workers_killed_while_idle_end_the_pass_promptly_and_leave_no_process(
     monkeypatch.undo()
     assert split == outcome(manifest_path, 1)
     assert took < 15, f"{took:.1f} s: the pass waited out its grace period"
+    left = {process.pid for process in multiprocessing.active_children()} - before
+    assert not left, "pool workers outlived validate"
+
+
+def test_workers_killed_after_the_last_task_do_not_hang_the_pass(campaign, monkeypatch) -> None:
+    """Every task done, then the workers die (the out-of-memory killer, a kill -9) while one
+    holds the task queue's read lock: terminate() would wait for that lock for ever."""
+    monkeypatch.setattr(parallel, "GRACE", 2.0)
+    manifest_path = campaign(MANIFEST, people(3000))
+    real = parallel.find_repeats
+
+    def find_repeats(pool, ledgers):
+        real(pool, ledgers)
+        time.sleep(0.2)  # the workers wait for more, one holding the lock
+        for pid in pool.workers.pids:
+            os.kill(pid, signal.SIGKILL)
+        while pool.workers.intact():
+            time.sleep(0.01)
+
+    monkeypatch.setattr(parallel, "find_repeats", find_repeats)
+    before = {process.pid for process in multiprocessing.active_children()}
+    answers: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(parallel.validate(load(manifest_path), 2)), daemon=True
+    )
+    waiting.start()
+    waiting.join(timeout=20)
+    assert answers and answers[0] is not None, "the pass never ended"
     left = {process.pid for process in multiprocessing.active_children()} - before
     assert not left, "pool workers outlived validate"

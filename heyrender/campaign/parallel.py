@@ -248,13 +248,12 @@ class SpanPool:
         for handed in self.handed:
             while not handed.ready() and self.workers.intact() and time.monotonic() < deadline:
                 handed.wait(WAIT)
-        if all(handed.ready() for handed in self.handed):  # every worker idle
-            self.pool.terminate()
-            return
+        idle = self.workers.intact() and all(handed.ready() for handed in self.handed)
         ending = threading.Thread(target=self.pool.terminate, daemon=True)
         ending.start()  # it first stops the pool from starting workers in place of dead ones
-        ending.join(WAIT)
-        self.end_workers()
+        ending.join(GRACE if idle else WAIT)  # idle, it ends at once, unless one died since
+        if ending.is_alive():
+            self.end_workers()
 
     def end_workers(self) -> None:
         """Kills the pool's workers that are left. A worker killed while it waited for a span
