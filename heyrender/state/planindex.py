@@ -58,8 +58,8 @@ class Parts:
 
 
 def tag_bits(rows: int) -> int:
-    """The bits of a slot of the key table left for a tag of its key's hash, above its row's
-    number (state/view.py's key_table)."""
+    """The low bits of a slot of the key table, below its row's number, left for a tag of its
+    key's hash (state/view.py's key_table)."""
     return 32 - (rows + 1).bit_length()
 
 

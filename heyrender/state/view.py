@@ -230,7 +230,7 @@ def table_size(rows: int) -> int:
 
 def key_table(hashes: array[int]) -> array[int]:
     """An open-addressing table of the rows by their keys' 32-bit hashes, one 32-bit number
-    a slot: its row's number plus one (0: empty) in the low bits, and in the high bits a tag,
+    a slot (0: empty): its row's number plus one in the high bits, and in the low bits a tag,
     the hash's top bits, so that a search compares keys almost only where they are equal. A
     full slot passes the row on to the next."""
     size = table_size(len(hashes))
