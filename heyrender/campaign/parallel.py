@@ -36,6 +36,7 @@ from heyrender.campaign.manifest import Manifest
 from heyrender.campaign.media import MediaChecker, uses_media
 from heyrender.campaign.repeats import Ledger, repeats_in_runs, split_runs
 from heyrender.campaign.validate import ValidationResult, validate_span
+from heyrender.filestamp import Stamp, stamp
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkContext
@@ -370,15 +371,6 @@ def validate(manifest: Manifest, workers: int | None = None) -> Outcome | None:
             return joined
     except (OSError, Unsplittable):
         return None
-
-
-Stamp = tuple[int, int, int, int, int]
-
-
-def stamp(found: os.stat_result) -> Stamp:
-    """A file's identity and the marks every write leaves: device, inode, size, modification
-    and change times."""
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def unchanged(before: Stamp, path: Path, file: BinaryIO) -> bool:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from heyrender import __version__
 from heyrender.errors import HeyrenderError
+from heyrender.filestamp import Stamp, stamp
 from heyrender.state import files, lockfile
 from heyrender.state.lockfile import Entry
 
@@ -69,19 +70,15 @@ def index_path(lock_path: Path) -> Path:
     return lock_path.with_name(f".{lock_path.name}.index")
 
 
-Stamp = tuple[int, int, int, int, int]
-
-
 def stamp_of(lock_path: Path) -> Stamp | None:
     """The lockfile's stamp, or None when there is no lockfile."""
     fd = files.open_existing(lock_path)
     if fd is None:
         return None
     try:
-        found = os.fstat(fd)
+        return stamp(os.fstat(fd))
     finally:
         os.close(fd)
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def clock(lock_path: Path) -> int | None:
