@@ -17,7 +17,7 @@ from heyrender.api.provider import open_provider
 from heyrender.api.wire import VideoStatus
 from heyrender.campaign.manifest import Manifest
 from heyrender.commands.filenames import file_name
-from heyrender.commands.save_videos import FAILURES_IN_A_ROW, default_folder
+from heyrender.commands.save_videos import Streak, default_folder
 from heyrender.errors import ApiError, AuthError, VideoGone
 from heyrender.state.lockfile import Entry
 from heyrender.status import Status
@@ -63,11 +63,12 @@ def fresh_statuses(
 ) -> Fresh:
     """One status call per completed video, 16 at a time; a row's API error leaves it out.
 
-    After FAILURES_IN_A_ROW failed calls in a row HeyGen is down, not one video: the rest
-    are not asked about (each call retries for up to a minute; 10,000 would take hours)."""
+    Once HeyGen is down (a Streak of failed calls), the rest are not asked about: each call
+    retries for up to a minute, and 10,000 would take hours."""
     wanted = [(e.key, e.video_id) for e in entries if e.status is Status.COMPLETED and e.video_id]
     found: dict[str, VideoStatus] = {}
-    failed = in_a_row = 0
+    failed = 0
+    streak = Streak()
 
     async def main() -> None:
         nonlocal failed
@@ -75,9 +76,9 @@ def fresh_statuses(
         async with open_provider(settings, api) as client:
 
             async def one(key: str, video_id: str) -> None:
-                nonlocal failed, in_a_row
+                nonlocal failed
                 async with gate:
-                    if in_a_row >= FAILURES_IN_A_ROW:
+                    if streak.down:
                         failed += 1
                         return
                     try:
@@ -86,13 +87,13 @@ def fresh_statuses(
                         raise
                     except VideoGone:  # an answer: HeyGen is up
                         failed += 1
-                        in_a_row = 0
+                        streak.answered()
                         return
                     except ApiError:
                         failed += 1
-                        in_a_row += 1
+                        streak.failed()
                         return
-                    in_a_row = 0
+                    streak.answered()
 
             await asyncio.gather(*(one(key, video_id) for key, video_id in wanted))
 

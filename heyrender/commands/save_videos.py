@@ -26,6 +26,24 @@ CONCURRENCY = 4
 FAILURES_IN_A_ROW = 8  # then the server is down, not one video: stop instead of trying them all
 
 
+class Streak:
+    """Calls to HeyGen that failed one after another. After FAILURES_IN_A_ROW the server is
+    down, not one video, and the rest are not tried: each call retries for up to a minute."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @property
+    def down(self) -> bool:
+        return self.count >= FAILURES_IN_A_ROW
+
+    def failed(self) -> None:
+        self.count += 1
+
+    def answered(self) -> None:
+        self.count = 0
+
+
 def default_folder(manifest: Manifest) -> Path:
     return manifest.path.parent / f"{manifest.name}-videos"
 
@@ -94,17 +112,16 @@ def download(
     failures: list[str] = []
     gone: list[str] = []
     skipped: list[str] = []
-    in_a_row = 0
+    streak = Streak()
 
     async def main() -> None:
         gate = asyncio.Semaphore(CONCURRENCY)
         async with open_provider(settings, manifest.api) as client:
 
             async def one(index: int, entry: Entry) -> None:
-                nonlocal in_a_row
                 target = folder / names[entry.key]
                 async with gate:
-                    if in_a_row >= FAILURES_IN_A_ROW:
+                    if streak.down:
                         skipped.append(entry.key)
                         return
                     try:
@@ -116,11 +133,11 @@ def download(
                         echo(f"[{index}/{len(todo)}] {entry.key}: {exc.message}")
                         return
                     except ApiError as exc:
-                        in_a_row += 1
+                        streak.failed()
                         failures.append(entry.key)
                         echo(f"[{index}/{len(todo)}] {entry.key}: failed: {exc.message}")
                         return
-                    in_a_row = 0
+                    streak.answered()
                 info(
                     f"[{index}/{len(todo)}] {entry.key} -> {target.name} ({counted(size, 'byte')})"
                 )
@@ -137,7 +154,7 @@ def download(
     echo(f"Saved {counted(saved, 'video')} to {folder}; {present:,} already there.")
     if skipped:
         echo(
-            f"Stopped after {counted(in_a_row, 'download')} in a row failed; "
+            f"Stopped after {counted(streak.count, 'download')} in a row failed; "
             f"{len(skipped):,} not tried."
         )
     if gone:
